@@ -1,0 +1,384 @@
+# >>> variant: what this script estimates
+"""PPO with GAE(gamma, lambda) advantages: the baseline of the kit.
+
+    python ppo_gae.py --env breakout
+
+The critic predicts one discounted value per state; the advantage is GAE(gamma, lambda) from
+`kernels.gae`. Everything outside the `# >>> variant` fences is the same text in ppo_gae.py,
+ppo_reward_horizon.py and ppo_avg_reward.py, so `diff` between two scripts shows only the method.
+"""
+# <<< variant
+import json
+import os
+import random
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.optim as optim
+import tyro
+from gymnasium.vector import AutoresetMode
+from torch.distributions.categorical import Categorical
+
+import fastenvs
+import kernels
+
+
+@dataclass
+class Args:
+    env: str = "breakout"
+    """fastenvs name (see fastenvs.names()) or a Gymnasium id with discrete actions, e.g. CartPole-v1"""
+    seed: int = 1
+    """seed of the envs, torch and the minibatch order"""
+    total_timesteps: int = 20_000_000
+    """env steps to train for (summed over all envs)"""
+    num_envs: int = 512
+    """parallel envs"""
+    num_steps: int = 64
+    """steps per env per rollout; the batch is num_envs * num_steps"""
+    learning_rate: float = 1e-3
+    """Adam learning rate"""
+    anneal_lr: bool = True
+    """anneal the learning rate linearly to 0"""
+    num_minibatches: int = 8
+    """minibatches per epoch"""
+    update_epochs: int = 4
+    """epochs over each batch"""
+    norm_adv: bool = True
+    """normalize advantages per minibatch"""
+    clip_coef: float = 0.2
+    """PPO ratio clip"""
+    clip_vloss: bool = True
+    """clip the value loss around the rollout's predictions"""
+    ent_coef: float = 0.01
+    """entropy bonus coefficient"""
+    vf_coef: float = 0.5
+    """value loss coefficient"""
+    max_grad_norm: float = 0.5
+    """global gradient-norm clip"""
+    target_kl: float | None = None
+    """stop the epochs of an update early once the approximate KL exceeds this"""
+    reward_clip: float = 1.0
+    """clip rewards to [-c, c] for learning (0 = off); logged returns and scores stay raw"""
+    hidden_size: int = 128
+    """width of the two hidden layers of actor and critic"""
+    cuda: bool = True
+    """use CUDA when it is available"""
+    track: bool = False
+    """log to Weights & Biases"""
+    wandb_project_name: str = "fastppo"
+    """W&B project"""
+    wandb_entity: str | None = None
+    """W&B entity (team or user)"""
+    save_model: bool = False
+    """save the agent's weights to the run directory at the end"""
+    run_dir: str | None = None
+    """where metrics.jsonl (and the model) go; default runs/<env>__<script>__<seed>__<time>"""
+    capture_video: bool = False
+    """at the end, save a GIF of the trained policy playing one episode (fastenvs with render(); needs Pillow)"""
+    # >>> variant: hyperparameters of the advantage estimator
+    gamma: float = 0.99
+    """discount factor"""
+    gae_lambda: float = 0.95
+    """GAE lambda"""
+    # <<< variant
+
+
+def fail(message: str):
+    """A user mistake: one line on stderr, exit code 2, no traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_args(args: Args):
+    for name in ["total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs", "hidden_size"]:
+        if getattr(args, name) < 1:
+            fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use an integer >= 1")
+    for name in ["learning_rate", "max_grad_norm"]:
+        if not getattr(args, name) > 0:
+            fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number > 0")
+    for name in ["clip_coef", "ent_coef", "vf_coef", "reward_clip"]:
+        if not getattr(args, name) >= 0:
+            fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number >= 0")
+    if args.target_kl is not None and not args.target_kl > 0:
+        fail(f"--target-kl={args.target_kl} is not allowed: use a number > 0 or None")
+    batch = args.num_envs * args.num_steps
+    if batch % args.num_minibatches:
+        fail(f"--num-minibatches={args.num_minibatches} does not divide the batch num_envs*num_steps={batch}: "
+             f"use a divisor of {batch}")
+    if args.capture_video:
+        try:
+            import PIL  # noqa: F401
+        except ImportError:
+            fail("--capture-video needs Pillow: pip install pillow (or the video extra: pip install -e '.[video]')")
+        if args.env not in fastenvs.names():
+            fail(f"--capture-video is not allowed with --env {args.env}: use a fastenvs env "
+                 f"({', '.join(fastenvs.names())})")
+    if args.total_timesteps < batch:
+        fail(f"--total-timesteps={args.total_timesteps} is less than one batch (num_envs*num_steps={batch}): "
+             f"use at least {batch}")
+    # >>> variant: checks of the estimator's hyperparameters
+    for name in ["gamma", "gae_lambda"]:
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number in [0, 1]")
+    # <<< variant
+
+
+def make_env(env_id: str, num_envs: int, seed: int):
+    """A vector env with same-step autoreset and episode statistics, from fastenvs or Gymnasium."""
+    if env_id in fastenvs.names():
+        try:
+            return fastenvs.make(env_id, num_envs=num_envs, seed=seed)
+        except ValueError as e:
+            fail(str(e))
+    if env_id not in gym.registry:
+        fail(f"unknown env {env_id!r}: use a fastenvs name ({', '.join(fastenvs.names())}) or a Gymnasium id "
+             "such as CartPole-v1")
+    try:  # same-step autoreset, so both kinds of env flow through one code path below
+        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+                            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
+    except gym.error.Error as e:
+        fail(f"cannot make Gymnasium env {env_id!r}: {e}")
+    if not isinstance(envs.single_action_space, gym.spaces.Discrete) or len(envs.single_observation_space.shape) != 1:
+        fail(f"env {env_id!r} has observation space {envs.single_observation_space} and action space "
+             f"{envs.single_action_space}: this script handles flat Box observations and Discrete actions only")
+    envs = gym.wrappers.vector.RecordEpisodeStatistics(envs)
+    envs.reset(seed=seed)
+    return envs
+
+
+def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
+    torch.nn.init.orthogonal_(layer.weight, std)
+    torch.nn.init.constant_(layer.bias, bias_const)
+    return layer
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, num_actions: int, args: Args):
+        super().__init__()
+        hidden = args.hidden_size
+        # >>> variant: what the critic predicts
+        self.critic_outputs = 1  # one discounted value per state
+        # <<< variant
+        self.critic = nn.Sequential(
+            layer_init(nn.Linear(obs_dim, hidden)), nn.Tanh(),
+            layer_init(nn.Linear(hidden, hidden)), nn.Tanh(),
+            layer_init(nn.Linear(hidden, self.critic_outputs), std=1.0),
+        )
+        self.actor = nn.Sequential(
+            layer_init(nn.Linear(obs_dim, hidden)), nn.Tanh(),
+            layer_init(nn.Linear(hidden, hidden)), nn.Tanh(),
+            layer_init(nn.Linear(hidden, num_actions), std=0.01),
+        )
+
+    def get_value(self, x):
+        return self.critic(x)
+
+    def get_action_and_value(self, x, action=None):
+        logits = self.actor(x)
+        probs = Categorical(logits=logits)
+        if action is None:
+            action = probs.sample()
+        return action, probs.log_prob(action), probs.entropy(), self.critic(x)
+
+
+def capture_video(agent, env_id: str, seed: int, device, path: str, max_frames: int = 2000):
+    """Play one episode of a fresh env with the trained policy (sampling, as in training); save it as a GIF."""
+    from PIL import Image
+
+    envs = make_env(env_id, 1, seed)
+    obs, _ = envs.reset(seed=seed)
+    frames = [envs.render()]
+    while len(frames) < max_frames:
+        with torch.no_grad():
+            action = agent.get_action_and_value(torch.as_tensor(obs, dtype=torch.float32, device=device))[0]
+        obs, _, term, trunc, _ = envs.step(action.cpu().numpy())
+        if term[0] or trunc[0]:  # the env has already reset: the next frame belongs to a new episode
+            break
+        frames.append(envs.render())
+    images = [Image.fromarray(frame) for frame in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=40, loop=0)
+    envs.close()
+
+
+def explained_variance(pred: np.ndarray, target: np.ndarray) -> float | None:
+    """1 - Var(target - pred) / Var(target); None where the target does not vary."""
+    var = np.var(target) if target.size else 0.0
+    return None if var == 0 else float(1 - np.var(target - pred) / var)
+
+
+def main():
+    args = tyro.cli(Args)
+    check_args(args)
+    script = os.path.basename(__file__).removesuffix(".py")
+    run_dir = args.run_dir or os.path.join("runs", f"{args.env}__{script}__{args.seed}__{int(time.time())}")
+    batch_size = args.num_envs * args.num_steps
+    minibatch_size = batch_size // args.num_minibatches
+    num_iterations = args.total_timesteps // batch_size
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
+    envs = make_env(args.env, args.num_envs, args.seed)
+    os.makedirs(run_dir, exist_ok=True)
+    metrics_file = open(os.path.join(run_dir, "metrics.jsonl"), "w")
+    if args.track:
+        import wandb
+
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, config=asdict(args),
+                   name=os.path.basename(run_dir), dir=run_dir)
+
+    obs_dim = envs.single_observation_space.shape[0]
+    agent = Agent(obs_dim, envs.single_action_space.n, args).to(device)
+    optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    W = agent.critic_outputs
+
+    # Rollout storage, time-major [T, N, ...] as the kernels expect.
+    obs = torch.zeros((args.num_steps, args.num_envs, obs_dim), device=device)
+    actions = torch.zeros((args.num_steps, args.num_envs), dtype=torch.long, device=device)
+    logprobs = torch.zeros((args.num_steps, args.num_envs), device=device)
+    values = torch.zeros((args.num_steps, args.num_envs, W), device=device)
+    final_values = torch.zeros((args.num_steps, args.num_envs, W), device=device)  # V(pre-reset obs)
+    rewards = np.zeros((args.num_steps, args.num_envs), dtype=np.float32)
+    terminated = np.zeros((args.num_steps, args.num_envs), dtype=np.bool_)
+    truncated = np.zeros((args.num_steps, args.num_envs), dtype=np.bool_)
+    # >>> variant: state the estimator carries across iterations
+    # <<< variant
+
+    recent_returns, recent_scores, recent_lengths = deque(maxlen=100), deque(maxlen=100), deque(maxlen=100)
+    episodes = 0
+    global_step = 0
+    start_time = time.time()
+    next_obs, _ = envs.reset(seed=args.seed)
+    next_obs = torch.as_tensor(next_obs, dtype=torch.float32, device=device)
+
+    for iteration in range(1, num_iterations + 1):
+        if args.anneal_lr:
+            optimizer.param_groups[0]["lr"] = (1.0 - (iteration - 1.0) / num_iterations) * args.learning_rate
+
+        final_values.zero_()
+        for step in range(args.num_steps):
+            global_step += args.num_envs
+            obs[step] = next_obs
+            with torch.no_grad():
+                action, logprob, _, value = agent.get_action_and_value(next_obs)
+            values[step] = value
+            actions[step] = action
+            logprobs[step] = logprob
+
+            next_obs_np, reward, term, trunc, infos = envs.step(action.cpu().numpy())
+            rewards[step] = np.clip(reward, -args.reward_clip, args.reward_clip) if args.reward_clip else reward
+            terminated[step], truncated[step] = term, trunc
+            next_obs = torch.as_tensor(next_obs_np, dtype=torch.float32, device=device)
+            # Same-step autoreset: next_obs of an ended env is already a new episode. A truncated
+            # episode would have gone on, so its bootstrap comes from the pre-reset obs in final_obs.
+            cut = np.flatnonzero(trunc & ~term)
+            if len(cut):
+                last_obs = np.stack(infos["final_obs"][cut]).astype(np.float32)
+                with torch.no_grad():
+                    final_values[step, cut] = agent.get_value(torch.as_tensor(last_obs, device=device))
+            if "_episode" in infos:
+                ended = np.flatnonzero(infos["_episode"])
+                ep = infos["episode"]
+                recent_returns.extend(ep["r"][ended].tolist())
+                recent_scores.extend(ep.get("score", ep["r"])[ended].tolist())
+                recent_lengths.extend(ep["l"][ended].tolist())
+                episodes += len(ended)
+
+        with torch.no_grad():
+            bootstrap = agent.get_value(next_obs)
+        values_np, final_np, bootstrap_np = values.cpu().numpy(), final_values.cpu().numpy(), bootstrap.cpu().numpy()
+        # >>> variant: advantage estimation
+        advantages, returns = kernels.gae(rewards, values_np[..., 0], terminated, truncated, bootstrap_np[:, 0],
+                                          final_np[..., 0], args.gamma, args.gae_lambda)
+        targets = returns[..., None]  # what the critic regresses onto, [T, N, W]
+        variant_metrics = {"explained_variance": explained_variance(values_np[..., 0], returns)}
+        # <<< variant
+
+        b_obs = obs.reshape((-1, obs_dim))
+        b_logprobs = logprobs.reshape(-1)
+        b_actions = actions.reshape(-1)
+        b_advantages = torch.as_tensor(advantages, device=device).reshape(-1)
+        b_targets = torch.as_tensor(targets, device=device).reshape((-1, W))
+        b_values = values.reshape((-1, W))
+        # >>> variant: per-sample extras of the value loss
+        # <<< variant
+
+        clipfracs = []
+        for epoch in range(args.update_epochs):
+            b_inds = torch.randperm(batch_size, device=device)
+            for start in range(0, batch_size, minibatch_size):
+                mb_inds = b_inds[start:start + minibatch_size]
+                _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions[mb_inds])
+                logratio = newlogprob - b_logprobs[mb_inds]
+                ratio = logratio.exp()
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - logratio).mean()  # low-variance KL estimate
+                    clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
+
+                mb_advantages = b_advantages[mb_inds]
+                if args.norm_adv:
+                    mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+                pg_loss = torch.max(-mb_advantages * ratio,
+                                    -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)).mean()
+
+                # >>> variant: value loss
+                v_err = (newvalue - b_targets[mb_inds]) ** 2
+                if args.clip_vloss:
+                    v_clipped = b_values[mb_inds] + torch.clamp(newvalue - b_values[mb_inds], -args.clip_coef,
+                                                                args.clip_coef)
+                    v_err = torch.max(v_err, (v_clipped - b_targets[mb_inds]) ** 2)
+                v_loss = 0.5 * v_err.mean()
+                # <<< variant
+                entropy_loss = entropy.mean()
+                loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+                optimizer.step()
+            if args.target_kl is not None and approx_kl > args.target_kl:
+                break
+
+        elapsed = time.time() - start_time
+        sps = global_step / elapsed
+        mean = lambda xs: float(np.mean(xs)) if xs else None
+        metrics = {
+            "iteration": iteration, "global_step": global_step, "time": round(elapsed, 3), "sps": round(sps, 1),
+            "episodes": episodes, "episode_return": mean(recent_returns), "episode_score": mean(recent_scores),
+            "episode_length": mean(recent_lengths), "learning_rate": optimizer.param_groups[0]["lr"],
+            "value_loss": v_loss.item(), "policy_loss": pg_loss.item(), "entropy": entropy_loss.item(),
+            "approx_kl": approx_kl.item(), "clipfrac": float(np.mean(clipfracs)), **variant_metrics,
+        }
+        metrics_file.write(json.dumps(metrics) + "\n")
+        metrics_file.flush()
+        if args.track:
+            wandb.log(metrics, step=global_step)
+        fmt = lambda x: "-" if x is None else f"{x:.2f}"
+        eta = (args.total_timesteps - global_step) / sps
+        print(f"step {global_step:>10,d} {100 * iteration / num_iterations:5.1f}% | {sps:7,.0f} sps | "
+              f"eta {eta / 60:5.1f} min | return {fmt(metrics['episode_return'])} score "
+              f"{fmt(metrics['episode_score'])} | vloss {metrics['value_loss']:.3f} pgloss "
+              f"{metrics['policy_loss']:+.3f} ent {metrics['entropy']:.3f} kl {metrics['approx_kl']:.4f}", flush=True)
+
+    if args.save_model:
+        torch.save(agent.state_dict(), os.path.join(run_dir, "agent.pt"))
+    if args.capture_video:
+        capture_video(agent, args.env, args.seed + 1, device, os.path.join(run_dir, f"{args.env}.gif"))
+    metrics_file.close()
+    envs.close()
+    if args.track:
+        wandb.finish()
+    print(f"done: {args.env}, {global_step:,d} steps in {time.time() - start_time:.0f} s, "
+          f"score {fmt(metrics['episode_score'])} over the last {len(recent_scores)} episodes, run dir {run_dir}")
+
+
+if __name__ == "__main__":
+    main()
