@@ -55,9 +55,26 @@ def fastenv_row(name: str) -> Row:
     return Row(name, setup)
 
 
+def gymnasium_cartpole_row() -> Row:
+    """Gymnasium's own numpy-vectorized CartPole-v1, the reference for fastenvs' cartpole."""
+    def setup(num_envs, seed):
+        import gymnasium as gym
+
+        envs = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
+        envs.reset(seed=seed)
+        return envs.step, envs.single_action_space
+    return Row("gymnasium CartPole-v1 (numpy vector env)", setup, threaded=False)
+
+
 def rows_for(args) -> list[Row]:
     names = args.envs.split(",") if args.envs else fastenvs.names()
-    return [fastenv_row(n) for n in names]
+    unknown = [n for n in names if n not in fastenvs.names()]
+    if unknown:
+        sys.exit(f"error: unknown env {unknown[0]!r}: use names from {', '.join(fastenvs.names())}")
+    rows = [fastenv_row(n) for n in names]
+    if "cartpole" in names and not args.no_reference:
+        rows.append(gymnasium_cartpole_row())
+    return rows
 
 
 def time_steps(step_fn, actions: np.ndarray, repeats: int) -> float:
@@ -97,6 +114,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=2000, help="agent steps (per env) in one timed pass")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-reference", action="store_true", help="skip Gymnasium's CartPole-v1 reference row")
     args = p.parse_args(argv)
     cores = numba.config.NUMBA_NUM_THREADS
     print(f"{args.num_envs} envs, uniformly random actions, {args.steps} steps per pass, "

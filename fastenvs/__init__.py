@@ -15,6 +15,7 @@ import inspect
 _REGISTRY = {
     "breakout": "fastenvs.breakout:Breakout",
     "cartpole": "fastenvs.cartpole:CartPole",
+    "noop": "fastenvs.noop:Noop",
     "pong": "fastenvs.pong:Pong",
 }
 

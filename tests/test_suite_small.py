@@ -1,0 +1,391 @@
+"""Tests of the four small envs (bandit, squared, delay, chain): API, seeding, autoreset bookkeeping,
+rules fuzzed over a million random steps each, and scripted optimal policies."""
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+
+from fastenvs.bandit import Bandit
+from fastenvs.chain import Chain
+from fastenvs.delay import Delay
+from fastenvs.squared import Squared
+
+# name -> (class, obs size, number of actions) with default options
+SPECS = {"bandit": (Bandit, 4, 4), "squared": (Squared, 5, 5), "delay": (Delay, 5, 2), "chain": (Chain, 9, 2)}
+FUZZ_ENVS, FUZZ_STEPS = 1024, 1000  # >= 1M random steps per env
+
+
+def random_actions(rng, env):
+    return rng.integers(0, env.single_action_space.n, size=env.num_envs)
+
+
+def rollout(env, actions_list, seed):
+    """Stack obs, rewards, terms, truncs and final obs (zeros where no episode ended) over the steps."""
+    obs, _ = env.reset(seed=seed)
+    out = {"obs": [obs], "rew": [], "term": [], "trunc": [], "final": []}
+    for a in actions_list:
+        obs, rew, term, trunc, infos = env.step(a)
+        out["obs"].append(obs)
+        out["rew"].append(rew)
+        out["term"].append(term)
+        out["trunc"].append(trunc)
+        out["final"].append(np.where(infos["_final_obs"][:, None], infos["final_obs"], 0) if infos else 0 * obs)
+    return {k: np.stack(v) for k, v in out.items()}
+
+
+# --- API -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_spaces_and_dtypes(name):
+    cls, d, n = SPECS[name]
+    env = cls(8, seed=3)
+    assert env.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    assert env.single_observation_space.shape == (d,) and env.single_observation_space.dtype == np.float32
+    assert env.single_action_space == spaces.Discrete(n)
+    assert env.observation_space.shape == (8, d) and env.action_space.shape == (8,)
+    obs, infos = env.reset()
+    assert obs.dtype == np.float32 and obs.shape == (8, d) and infos == {}
+    assert all(env.single_observation_space.contains(o) for o in obs)
+    obs, rew, term, trunc, infos = env.step(np.zeros(8, dtype=np.int64))
+    assert obs.dtype == np.float32 and obs.shape == (8, d)
+    assert rew.dtype == np.float32 and rew.shape == (8,)
+    assert term.dtype == np.bool_ and trunc.dtype == np.bool_ and term.shape == trunc.shape == (8,)
+    with pytest.raises(ValueError):
+        env.step(np.full(8, n))
+    with pytest.raises(ValueError):
+        env.step(np.zeros(7, dtype=np.int64))
+
+
+@pytest.mark.parametrize("cls, kwargs, match", [
+    (Bandit, {"arms": 0}, "arms=0 is not allowed: use an integer >= 2"),
+    (Bandit, {"arms": 2.0}, "arms=2.0"),
+    (Bandit, {"noise": -0.1}, "noise=-0.1 is not allowed"),
+    (Bandit, {"noise": float("nan")}, "noise=nan"),
+    (Squared, {"size": 1}, "size=1 is not allowed: use an integer >= 2"),
+    (Squared, {"time_limit": 9}, "time_limit=9 is not allowed: use an integer >= 10"),
+    (Squared, {"size": 4, "time_limit": 3}, "time_limit=3 is not allowed: use an integer >= 4"),
+    (Delay, {"delay": 0}, "delay=0 is not allowed: use an integer >= 1"),
+    (Chain, {"length": 2}, "length=2 is not allowed: use an integer >= 3"),
+    (Chain, {"small_reward": 1.0}, r"small_reward=1.0 is not allowed: use a number in \[0, 1\)"),
+    (Chain, {"max_steps": -1}, "max_steps=-1 is not allowed"),
+    (Delay, {"seed": 1.5}, "seed=1.5"),
+])
+def test_bad_options_raise_one_clear_line(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match) as err:
+        cls(4, **kwargs)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_reset_seed_reproduces_and_copy_false_shares_buffers(name):
+    cls = SPECS[name][0]
+    rng = np.random.default_rng(0)
+    env = cls(16, seed=5)
+    acts = [random_actions(rng, env) for _ in range(300)]
+    a = rollout(env, acts, seed=11)
+    b = rollout(env, acts, seed=11)  # same env object, re-seeded
+    c = rollout(cls(16, seed=11), acts, seed=11)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+        np.testing.assert_array_equal(a[k], c[k])
+    if name != "chain":  # the chain draws no random numbers
+        d = rollout(env, acts, seed=12)
+        assert not np.array_equal(a["obs"], d["obs"])
+    env = cls(4, seed=0, copy=False)
+    o1, _ = env.reset()
+    o2, *_ = env.step(np.zeros(4, dtype=np.int64))
+    assert o1 is o2
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_env_trajectory_does_not_depend_on_num_envs(name):
+    cls = SPECS[name][0]
+    rng = np.random.default_rng(1)
+    one, many = cls(1, seed=9), cls(64, seed=9)
+    acts64 = [random_actions(rng, many) for _ in range(400)]
+    a = rollout(one, [x[:1] for x in acts64], seed=9)
+    b = rollout(many, acts64, seed=9)
+    for k in a:
+        np.testing.assert_array_equal(a[k][:, 0], b[k][:, 0])
+
+
+@pytest.mark.parametrize("name, kwargs", [("bandit", {}), ("bandit", {"noise": 0.5}), ("squared", {}),
+                                          ("delay", {"delay": 9}), ("chain", {"length": 6})])
+def test_autoreset_and_episode_stats(name, kwargs):
+    cls = SPECS[name][0]
+    env = cls(64, seed=2, **kwargs)
+    rng = np.random.default_rng(2)
+    obs, _ = env.reset()
+    ret, length, ended = np.zeros(64), np.zeros(64, dtype=np.int64), 0
+    for _ in range(300):
+        obs, rew, term, trunc, infos = env.step(random_actions(rng, env))
+        ret += rew
+        length += 1
+        done = term | trunc
+        if not done.any():
+            assert infos == {}
+            continue
+        np.testing.assert_array_equal(infos["_final_obs"], done)
+        np.testing.assert_array_equal(infos["_episode"], done)
+        ep = infos["episode"]
+        np.testing.assert_allclose(ep["r"][done], ret[done], rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(ep["l"][done], length[done])
+        if name == "bandit" and kwargs:
+            assert set(np.unique(ep["score"][done])) <= {0.0, 1.0}  # the noiseless hit
+        else:
+            np.testing.assert_array_equal(ep["score"][done], ep["r"][done])
+        assert not np.array_equal(infos["final_obs"][done], obs[done])  # a new episode's first obs
+        ended += done.sum()
+        ret[done], length[done] = 0.0, 0
+    assert ended > 64
+
+
+# --- bandit --------------------------------------------------------------------------------------
+def test_bandit_fuzz():
+    env = Bandit(FUZZ_ENVS, seed=0, arms=5, copy=False)
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset()
+    counts, hits = np.zeros(5), 0
+    for _ in range(FUZZ_STEPS):
+        assert (obs.sum(1) == 1).all() and ((obs == 0) | (obs == 1)).all()
+        shown = obs.argmax(1)
+        counts += np.bincount(shown, minlength=5)
+        a = random_actions(rng, env)
+        obs, rew, term, trunc, infos = env.step(a)
+        np.testing.assert_array_equal(rew, (a == shown).astype(np.float32))
+        assert term.all() and not trunc.any()
+        np.testing.assert_array_equal(infos["final_obs"].argmax(1), shown)
+        np.testing.assert_array_equal(infos["episode"]["l"], 1)
+        hits += rew.sum()
+    total = FUZZ_ENVS * FUZZ_STEPS
+    assert np.abs(counts / total - 0.2).max() < 0.003 and abs(hits / total - 0.2) < 0.003
+
+
+def test_bandit_noise_and_optimal_policy():
+    env = Bandit(1024, seed=4, noise=0.5)
+    obs, _ = env.reset()
+    extra = []
+    for _ in range(200):
+        obs, rew, term, trunc, infos = env.step(obs.argmax(1))
+        np.testing.assert_array_equal(infos["episode"]["score"], 1.0)
+        extra.append(rew - 1.0)
+    extra = np.concatenate(extra)
+    assert abs(extra.mean()) < 0.01 and abs(extra.std() - 0.5) < 0.01
+    env = Bandit(256, seed=4)
+    obs, _ = env.reset()
+    for _ in range(100):
+        obs, rew, *_ = env.step(obs.argmax(1))
+        np.testing.assert_array_equal(rew, 1.0)
+
+
+# --- squared -------------------------------------------------------------------------------------
+def cells(o, size):
+    """Decode the (x, y) columns of obs back into integer cells."""
+    return np.rint((o + 1.0) * (size - 1) / 2).astype(np.int64)
+
+
+def is_start(o, size, time_limit):
+    c = size // 2
+    xy, txy = cells(o[:, 0:2], size), cells(o[:, 2:4], size)
+    return ((xy == c).all(1) & ~(txy == c).all(1) & (txy >= 0).all(1) & (txy < size).all(1)
+            & (o[:, 4] == 1.0))
+
+
+@pytest.mark.parametrize("size, time_limit", [(11, None), (4, 5)])
+def test_squared_fuzz(size, time_limit):
+    env = Squared(FUZZ_ENVS, seed=1, size=size, time_limit=time_limit, copy=False)
+    tl = env.time_limit
+    dx, dy = np.array([0, 0, 0, -1, 1]), np.array([0, -1, 1, 0, 0])
+    rng = np.random.default_rng(1)
+    obs, _ = env.reset()
+    assert is_start(obs, size, tl).all()
+    steps = np.zeros(FUZZ_ENVS, dtype=np.int64)
+    seen_targets, lengths = set(), []
+    outcomes = {-1.0: 0, 1.0: 0}
+    for _ in range(FUZZ_STEPS):
+        xy, txy = cells(obs[:, 0:2], size), cells(obs[:, 2:4], size)
+        assert ((xy >= 0) & (xy < size)).all()
+        seen_targets.update(map(tuple, txy[::37]))
+        a = random_actions(rng, env)
+        new = xy + np.stack([dx[a], dy[a]], 1)
+        steps += 1
+        off = ((new < 0) | (new >= size)).any(1)
+        on = ~off & (new == txy).all(1)
+        late = ~off & ~on & (steps >= tl)
+        want = np.where(on, 1.0, np.where(off | late, -1.0, 0.0))
+        obs, rew, term, trunc, infos = env.step(a)
+        np.testing.assert_array_equal(rew, want)
+        np.testing.assert_array_equal(term, want != 0)
+        assert not trunc.any() and (steps <= tl).all()
+        cont = ~term
+        np.testing.assert_array_equal(cells(obs[cont, 0:2], size), new[cont])
+        np.testing.assert_array_equal(cells(obs[cont, 2:4], size), txy[cont])
+        np.testing.assert_allclose(obs[cont, 4], (tl - steps[cont]) / tl, rtol=1e-6)
+        if term.any():
+            fin = infos["final_obs"][term]
+            np.testing.assert_array_equal(cells(fin[:, 0:2], size), new[term])
+            np.testing.assert_array_equal(cells(fin[:, 2:4], size), txy[term])
+            assert all(env.single_observation_space.contains(f) for f in fin[:50])
+            assert is_start(obs[term], size, tl).all()
+            np.testing.assert_array_equal(infos["episode"]["l"][term], steps[term])
+            lengths.append(steps[term])
+            for v in (-1.0, 1.0):
+                outcomes[v] += int((rew[term] == v).sum())
+            steps[term] = 0
+    assert len(seen_targets) == size * size - 1  # every cell but the centre is drawn as a target
+    assert outcomes[1.0] > 1000 and outcomes[-1.0] > 1000
+    assert np.concatenate(lengths).max() == tl
+
+
+def test_squared_optimal_policy_always_wins():
+    size = 11
+    env = Squared(512, seed=3)
+    obs, _ = env.reset()
+    wins = 0
+    for _ in range(400):
+        xy, txy = cells(obs[:, 0:2], size), cells(obs[:, 2:4], size)
+        a = np.where(xy[:, 0] < txy[:, 0], 4, np.where(xy[:, 0] > txy[:, 0], 3,
+                                                      np.where(xy[:, 1] < txy[:, 1], 2, 1)))
+        dist = np.abs(xy - txy).sum(1)
+        obs, rew, term, trunc, infos = env.step(a)
+        assert (rew >= 0).all()
+        np.testing.assert_array_equal(term, rew == 1.0)
+        if term.any():
+            np.testing.assert_array_equal(infos["episode"]["score"][term], 1.0)
+            assert (infos["episode"]["l"][term] <= 10).all()
+        wins += int(term.sum())
+        assert (dist[term] == 1).all()
+    assert wins > 512 * 400 / 10
+
+
+def test_squared_render():
+    env = Squared(2, seed=0, size=5)
+    env.reset()
+    img = env.render()
+    c = img.shape[0] // 5
+    assert img.dtype == np.uint8 and img.shape == (5 * c, 5 * c, 3) and img.shape[0] >= 64
+    mid = 2 * c + c // 2
+    assert tuple(img[mid, mid]) == (60, 120, 240)  # the agent at the centre
+    ty, tx = int(env.ty[0]), int(env.tx[0])
+    assert tuple(img[ty * c + c // 2, tx * c + c // 2]) == (40, 200, 80)
+
+
+# --- delay ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("delay", [1, 7, 50])
+def test_delay_fuzz(delay):
+    env = Delay(FUZZ_ENVS, seed=2, delay=delay, copy=False)
+    rng = np.random.default_rng(2)
+    obs, _ = env.reset()
+    steps = np.zeros(FUZZ_ENVS, dtype=np.int64)
+    first = np.full(FUZZ_ENVS, -1)
+    pays, episodes, targets = 0, 0, 0
+    for _ in range(FUZZ_STEPS):
+        target = (obs[:, 0] > 0).astype(np.int64)
+        assert set(np.unique(obs[:, 0])) <= {-1.0, 1.0}
+        np.testing.assert_array_equal(obs[:, 3], steps == 0)
+        np.testing.assert_array_equal(obs[:, 1], first == 0)
+        np.testing.assert_array_equal(obs[:, 2], first == 1)
+        np.testing.assert_allclose(obs[:, 4], (delay - steps) / delay, rtol=1e-6)
+        a = random_actions(rng, env)
+        first = np.where(steps == 0, a, first)
+        steps += 1
+        obs, rew, term, trunc, infos = env.step(a)
+        np.testing.assert_array_equal(term, steps == delay)
+        np.testing.assert_array_equal(rew, (term & (first == target)).astype(np.float32))
+        assert not trunc.any()
+        if term.any():
+            fin = infos["final_obs"][term]
+            np.testing.assert_array_equal(fin[:, 0], 2.0 * target[term] - 1)
+            np.testing.assert_array_equal(fin[np.arange(len(fin)), 1 + first[term]], 1.0)
+            np.testing.assert_array_equal(fin[:, 4], 0.0)
+            np.testing.assert_array_equal(infos["episode"]["l"][term], delay)
+            pays += int(rew.sum())
+            episodes += int(term.sum())
+            targets += int(target[term].sum())
+            steps[term], first[term] = 0, -1
+    assert abs(pays / episodes - 0.5) < 0.02 and abs(targets / episodes - 0.5) < 0.02
+
+
+def test_delay_optimal_policy_always_paid():
+    env = Delay(256, seed=7, delay=12)
+    obs, _ = env.reset()
+    for t in range(120):
+        # the first action follows the target bit; later ones are the opposite, to show they are ignored
+        a = np.where(obs[:, 3] == 1.0, obs[:, 0] > 0, obs[:, 0] < 0).astype(np.int64)
+        obs, rew, term, trunc, infos = env.step(a)
+        assert term.all() == ((t + 1) % 12 == 0)
+        np.testing.assert_array_equal(rew, term.astype(np.float32))
+
+
+# --- chain ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("length", [8, 64])
+def test_chain_fuzz(length):
+    env = Chain(FUZZ_ENVS, seed=0, length=length, copy=False)
+    limit = length + 9
+    assert env.max_steps == limit
+    rng = np.random.default_rng(3)
+    obs, _ = env.reset()
+    pos = np.ones(FUZZ_ENVS, dtype=np.int64)
+    steps = np.zeros(FUZZ_ENVS, dtype=np.int64)
+    ends = {"left": 0, "right": 0, "trunc": 0}
+    bins = np.arange(8)
+    for _ in range(FUZZ_STEPS):
+        assert ((pos >= 1) & (pos <= length - 2)).all()
+        np.testing.assert_allclose(obs[:, 0], pos / (length - 1), rtol=1e-6)
+        np.testing.assert_array_equal(obs[:, 1:], (pos[:, None] * 8 // length == bins).astype(np.float32))
+        a = random_actions(rng, env)
+        pos += np.where(a == 1, 1, -1)
+        steps += 1
+        obs, rew, term, trunc, infos = env.step(a)
+        left, right = pos == 0, pos == length - 1
+        np.testing.assert_array_equal(term, left | right)
+        np.testing.assert_array_equal(trunc, ~term & (steps == limit))
+        np.testing.assert_array_equal(rew, np.where(right, 1.0, np.where(left, np.float32(0.01), 0.0)))
+        done = term | trunc
+        if done.any():
+            np.testing.assert_allclose(infos["final_obs"][done, 0], pos[done] / (length - 1), rtol=1e-6)
+            np.testing.assert_array_equal(infos["episode"]["l"][done], steps[done])
+            assert (steps[done] <= limit).all()
+            ends["left"] += int(left.sum())
+            ends["right"] += int(right.sum())
+            ends["trunc"] += int(trunc.sum())
+            pos[done], steps[done] = 1, 0
+    assert ends["left"] > 0 and ends["trunc"] > 0
+    if length == 8:
+        assert ends["right"] > 0
+
+
+@pytest.mark.parametrize("length", [3, 64, 500])
+def test_chain_always_right_reaches_the_far_end(length):
+    env = Chain(32, length=length, small_reward=0.25)
+    env.reset()
+    for k in range(3 * (length - 2)):
+        obs, rew, term, trunc, infos = env.step(np.ones(32, dtype=np.int64))
+        at_end = (k + 1) % (length - 2) == 0
+        assert term.all() == at_end and not trunc.any()
+        np.testing.assert_array_equal(rew, 1.0 if at_end else 0.0)
+        if at_end:
+            np.testing.assert_array_equal(infos["episode"]["score"], 1.0)
+            np.testing.assert_array_equal(infos["final_obs"][:, 0], 1.0)
+    obs, rew, term, *_ = env.step(np.zeros(32, dtype=np.int64))  # one step left from the start
+    assert term.all()
+    np.testing.assert_array_equal(rew, 0.25)
+
+
+def test_chain_max_steps_option():
+    env = Chain(4, length=10, max_steps=0)
+    env.reset()
+    for _ in range(100):  # right, left, right, ... never ends without a limit
+        _, _, term, trunc, _ = env.step(np.full(4, 1))
+        _, _, term2, trunc2, _ = env.step(np.full(4, 0))
+        assert not (term | trunc | term2 | trunc2).any()
+
+
+def test_chain_render():
+    env = Chain(1, length=16)
+    env.reset()
+    img = env.render()
+    w = img.shape[1] // 16
+    assert img.dtype == np.uint8 and img.shape == (64, 16 * w, 3) and img.shape[1] >= 64
+    assert tuple(img[32, w + w // 2]) == (60, 120, 240)  # the agent in state 1
+    assert tuple(img[32, 15 * w + w // 2]) == (240, 200, 40)
