@@ -13,10 +13,14 @@ import inspect
 
 # name -> "module:Class"; modules are imported on first use so `names()` never compiles anything.
 _REGISTRY = {
+    "bandit": "fastenvs.bandit:Bandit",
     "breakout": "fastenvs.breakout:Breakout",
     "cartpole": "fastenvs.cartpole:CartPole",
+    "chain": "fastenvs.chain:Chain",
+    "delay": "fastenvs.delay:Delay",
     "noop": "fastenvs.noop:Noop",
     "pong": "fastenvs.pong:Pong",
+    "squared": "fastenvs.squared:Squared",
 }
 
 
