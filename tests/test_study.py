@@ -193,9 +193,7 @@ def test_constants_match_the_scripts():
                 assert getattr(parsed, name) == value
 
 
-def test_report_on_fake_runs(tmp_path):
-    pytest.importorskip("rliable")
-    pytest.importorskip("matplotlib")
+def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and matplotlib
     scores = study.parse_env_scores()
     envs = ["cartpole", "pong"]
     runs = []
