@@ -11,8 +11,8 @@ command line with its default hyperparameters: only --env, --seed, --total-times
 change, and the budget of an env is the same for the three variants. Runs go `--parallel` at a
 time (default: one per core), each with one thread (OMP, MKL, Numba and so torch), into
 `<out>/<script>/<env>/seed<k>/` (default out: runs/study/<profile>). The study is resumable: a run
-whose `done.json` marker exists, or whose metrics.jsonl reached its budget, is not repeated; a
-partial run starts over. Interrupt it and run the same command again to go on.
+whose metrics.jsonl reached its budget is not repeated, unless its `done.json` marker records other
+arguments or its last attempt failed (`failed.json`); a partial run starts over. Interrupt it and run the same command again to go on.
 
 The suite is every fastenvs env whose section in docs/envs.md gives both a random-policy score and
 a maximum score; scores are normalized per env as (score - random) / (max - random). Per run:
@@ -72,6 +72,7 @@ STARTUP_S = 10.0
 FINAL_FRACTION = 0.1  # the final score averages the iterations in the last 10% of the steps
 THREAD_VARS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
 MARKER = "done.json"
+FAILED = "failed.json"  # written when a run exits non-zero, removed when it starts again
 BOOTSTRAP_REPS = 20_000
 DPI = 80
 
@@ -235,12 +236,14 @@ def reached_budget(rows: list[dict], budget: int) -> bool:
 
 
 def is_complete(run: Run) -> bool:
-    """A finished run: its marker records these exact arguments, or its metrics reached the budget."""
+    """A finished run: its metrics reached the budget, and its marker (when there is one) records these
+    exact arguments. A run whose last attempt failed is never complete."""
+    if os.path.exists(os.path.join(run.run_dir, FAILED)):
+        return False
     try:
         with open(os.path.join(run.run_dir, MARKER)) as f:
-            marker = json.load(f)
-        if marker.get("args") == run.args():
-            return True
+            if json.load(f).get("args") != run.args():
+                return False
     except (FileNotFoundError, json.JSONDecodeError):
         pass
     return reached_budget(read_metrics(run.run_dir), run.budget)
@@ -312,9 +315,10 @@ def run_all(runs: list[Run], parallel: int) -> list[Run]:
         if stopping.is_set():
             return
         os.makedirs(run.run_dir, exist_ok=True)
-        marker = os.path.join(run.run_dir, MARKER)
-        if os.path.exists(marker):
-            os.remove(marker)
+        marker, failed_marker = os.path.join(run.run_dir, MARKER), os.path.join(run.run_dir, FAILED)
+        for path in (marker, failed_marker):
+            if os.path.exists(path):
+                os.remove(path)
         t0 = time.time()
         with open(os.path.join(run.run_dir, "stdout.log"), "w") as log:
             proc = subprocess.Popen(run.command(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
@@ -340,6 +344,8 @@ def run_all(runs: list[Run], parallel: int) -> list[Run]:
         else:
             with lock:
                 failed.append(run)
+            with open(failed_marker, "w") as f:
+                json.dump({"args": run.args(), "exit_code": rc}, f)
             try:
                 with open(os.path.join(run.run_dir, "stdout.log")) as f:
                     tail = f.read().strip().splitlines()[-1:]

@@ -125,16 +125,20 @@ def test_a_finished_run_is_not_repeated(tmp_path, monkeypatch):
     partial = fake_run(tmp_path, "partial")
     write_metrics(partial.run_dir, [1.0] * 6)
     marked = fake_run(tmp_path, "marked")
-    os.makedirs(marked.run_dir)
+    write_metrics(marked.run_dir, [1.0] * 10)
     with open(os.path.join(marked.run_dir, study.MARKER), "w") as f:
         json.dump({"args": marked.args()}, f)
-    stale = fake_run(tmp_path, "stale", budget=2000)  # its marker is from a run with another budget
-    os.makedirs(stale.run_dir)
+    stale = fake_run(tmp_path, "stale")  # full metrics, but its marker is from a run with other arguments
+    write_metrics(stale.run_dir, [1.0] * 10)
     with open(os.path.join(stale.run_dir, study.MARKER), "w") as f:
-        json.dump({"args": fake_run(tmp_path, "stale").args()}, f)
+        json.dump({"args": fake_run(tmp_path, "stale", budget=2000).args()}, f)
+    empty = fake_run(tmp_path, "empty")  # a marker but no metrics: nothing to report
+    os.makedirs(empty.run_dir)
+    with open(os.path.join(empty.run_dir, study.MARKER), "w") as f:
+        json.dump({"args": empty.args()}, f)
     missing = fake_run(tmp_path, "missing")
-    runs = [finished, odd_budget, partial, marked, stale, missing]
-    assert [study.is_complete(r) for r in runs] == [True, True, False, True, False, False]
+    runs = [finished, odd_budget, partial, marked, stale, empty, missing]
+    assert [study.is_complete(r) for r in runs] == [True, True, False, True, False, False, False]
 
     # the runner runs exactly the others, one thread each, and marks them done
     fake = ("import json, os, sys; d = sys.argv[sys.argv.index('--run-dir') + 1]; os.makedirs(d, exist_ok=True); "
@@ -144,7 +148,7 @@ def test_a_finished_run_is_not_repeated(tmp_path, monkeypatch):
             "'episode_score': float(os.environ['OMP_NUM_THREADS'])}) + '\\n') for i in range(1, n + 1)]")
     monkeypatch.setattr(study.Run, "command", lambda self: [sys.executable, "-c", fake, *self.args()])
     todo = study.print_plan(runs, parallel=2)
-    assert todo == [partial, stale, missing]
+    assert todo == [partial, stale, empty, missing]
     assert study.run_all(todo, parallel=2) == []
     assert all(study.is_complete(r) for r in runs)
     for r in todo:
@@ -156,6 +160,7 @@ def test_a_finished_run_is_not_repeated(tmp_path, monkeypatch):
 
 def test_a_failed_run_is_reported_and_not_marked(tmp_path, monkeypatch):
     run = fake_run(tmp_path, "bad")
+    write_metrics(run.run_dir, [1.0] * 10)  # it logged its whole budget, then failed (saving, say)
     monkeypatch.setattr(study.Run, "command", lambda self: [sys.executable, "-c", "import sys; sys.exit(3)"])
     assert study.run_all([run], parallel=1) == [run]
     assert not study.is_complete(run)
