@@ -34,18 +34,20 @@ def breakout_random_score():
 # One thread each for torch and Numba: the result does not depend on it, and spinning thread pools of
 # two runtimes on a busy 2-core machine can slow a run by two orders of magnitude.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+SCRIPTS = ("ppo_gae.py", "ppo_reward_horizon.py", "ppo_avg_reward.py")
 
 
 def train(script, env, tmp_path, *flags):
     """Run a script to the end; its last metrics row."""
     r = subprocess.run([sys.executable, os.path.join(ROOT, script), "--env", env, "--no-cuda", "--run-dir",
-                        str(tmp_path), *flags], capture_output=True, text=True, timeout=900, cwd=ROOT, env=ONE_THREAD)
+                        str(tmp_path), *flags], capture_output=True, text=True, timeout=900, cwd=ROOT,
+                       env=ONE_THREAD)
     assert r.returncode == 0, r.stderr[-2000:]
     with open(tmp_path / "metrics.jsonl") as f:
         return [json.loads(line) for line in f][-1]
 
 
-@pytest.mark.parametrize("script", ["ppo_gae.py", "ppo_reward_horizon.py", "ppo_avg_reward.py"])
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_short_run_beats_random_on_breakout(script, tmp_path, breakout_random_score):
     last = train(script, "breakout", tmp_path, "--total-timesteps", "327680")
     assert last["global_step"] == 327680
@@ -55,8 +57,8 @@ def test_short_run_beats_random_on_breakout(script, tmp_path, breakout_random_sc
 
 # (script, env, extra flags, the score to beat: well above the random policy's, from docs/envs.md)
 SMALL = [
-    *[(script, "bandit", [], 0.8) for script in ("ppo_gae.py", "ppo_reward_horizon.py", "ppo_avg_reward.py")],  # random 0.25
-    *[(script, "squared", [], 0.5) for script in ("ppo_gae.py", "ppo_reward_horizon.py", "ppo_avg_reward.py")],  # random -0.78
+    *[(script, "bandit", [], 0.8) for script in SCRIPTS],  # random 0.25
+    *[(script, "squared", [], 0.5) for script in SCRIPTS],  # random -0.78
     ("ppo_gae.py", "delay", [], 0.9),  # random 0.5; the reward comes 50 steps after the action that earns it
     ("ppo_avg_reward.py", "delay", [], 0.9),
     ("ppo_gae.py", "cartpole", [], 100.0),  # random 22
