@@ -8,6 +8,7 @@ The critic predicts one discounted value per state; the advantage is GAE(gamma, 
 ppo_reward_horizon.py and ppo_avg_reward.py, so `diff` between two scripts shows only the method.
 """
 # <<< variant
+import ast
 import json
 import os
 import random
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 import gymnasium as gym
+import numba
 import numpy as np
 import torch
 import torch.nn as nn
@@ -34,6 +36,8 @@ import kernels
 class Args:
     env: str = "breakout"
     """fastenvs name (see fastenvs.names()) or a Gymnasium id with discrete actions, e.g. CartPole-v1"""
+    env_kwargs: tuple[str, ...] = ()
+    """env options as key=value, passed to fastenvs.make or gym.make, e.g. --env-kwargs max_steps=100"""
     seed: int = 1
     """seed of the envs, torch and the minibatch order"""
     total_timesteps: int = 20_000_000
@@ -54,8 +58,8 @@ class Args:
     """normalize advantages per minibatch"""
     clip_coef: float = 0.2
     """PPO ratio clip"""
-    clip_vloss: bool = True
-    """clip the value loss around the rollout's predictions"""
+    clip_vloss: bool = False
+    """clip the value loss around the rollout's predictions (by clip_coef, in the critic's own units)"""
     ent_coef: float = 0.01
     """entropy bonus coefficient"""
     vf_coef: float = 0.5
@@ -69,7 +73,9 @@ class Args:
     hidden_size: int = 128
     """width of the two hidden layers of actor and critic"""
     cuda: bool = True
-    """use CUDA when it is available"""
+    """use CUDA when it is available (the envs and the advantage kernel always run on the CPU)"""
+    threads: int = 0
+    """torch and Numba threads (0 = all cores); use 1 when several runs share a machine"""
     track: bool = False
     """log to Weights & Biases"""
     wandb_project_name: str = "fastppo"
@@ -106,12 +112,17 @@ def check_args(args: Args):
     for name in ["clip_coef", "ent_coef", "vf_coef", "reward_clip"]:
         if not getattr(args, name) >= 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number >= 0")
+    if args.threads < 0:
+        fail(f"--threads={args.threads} is not allowed: use an integer >= 1, or 0 for all cores")
     if args.target_kl is not None and not args.target_kl > 0:
         fail(f"--target-kl={args.target_kl} is not allowed: use a number > 0 or None")
     batch = args.num_envs * args.num_steps
     if batch % args.num_minibatches:
         fail(f"--num-minibatches={args.num_minibatches} does not divide the batch num_envs*num_steps={batch}: "
              f"use a divisor of {batch}")
+    if args.norm_adv and batch // args.num_minibatches < 2:  # the std of one advantage is undefined
+        fail(f"--num-minibatches={args.num_minibatches} leaves {batch // args.num_minibatches} sample per minibatch, "
+             f"too few to normalise advantages: use at most {batch // 2} minibatches, or --no-norm-adv")
     if args.capture_video:
         try:
             import PIL  # noqa: F401
@@ -130,11 +141,26 @@ def check_args(args: Args):
     # <<< variant
 
 
-def make_env(env_id: str, num_envs: int, seed: int):
+def parse_env_kwargs(items: tuple[str, ...]) -> dict:
+    """key=value pairs; values are Python literals (200, 0.5, True) or else plain strings."""
+    kwargs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            fail(f"--env-kwargs {item!r} is not allowed: use key=value, e.g. max_steps=100")
+        try:
+            kwargs[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            kwargs[key] = value
+    return kwargs
+
+
+def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = None):
     """A vector env with same-step autoreset and episode statistics, from fastenvs or Gymnasium."""
+    env_kwargs = env_kwargs or {}
     if env_id in fastenvs.names():
         try:
-            return fastenvs.make(env_id, num_envs=num_envs, seed=seed)
+            return fastenvs.make(env_id, num_envs=num_envs, seed=seed, **env_kwargs)
         except ValueError as e:
             fail(str(e))
     if env_id not in gym.registry:
@@ -142,9 +168,9 @@ def make_env(env_id: str, num_envs: int, seed: int):
              "such as CartPole-v1")
     try:  # same-step autoreset, so both kinds of env flow through one code path below
         envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
-                            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
-    except gym.error.Error as e:
-        fail(f"cannot make Gymnasium env {env_id!r}: {e}")
+                            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs)
+    except (gym.error.Error, TypeError) as e:  # TypeError: an option the env does not take
+        fail(f"cannot make Gymnasium env {env_id!r} with options {env_kwargs}: {e}")
     if not isinstance(envs.single_action_space, gym.spaces.Discrete) or len(envs.single_observation_space.shape) != 1:
         fail(f"env {env_id!r} has observation space {envs.single_observation_space} and action space "
              f"{envs.single_action_space}: this script handles flat Box observations and Discrete actions only")
@@ -188,11 +214,11 @@ class Agent(nn.Module):
         return action, probs.log_prob(action), probs.entropy(), self.critic(x)
 
 
-def capture_video(agent, env_id: str, seed: int, device, path: str, max_frames: int = 2000):
+def capture_video(agent, env_id: str, env_kwargs: dict, seed: int, device, path: str, max_frames: int = 2000):
     """Play one episode of a fresh env with the trained policy (sampling, as in training); save it as a GIF."""
     from PIL import Image
 
-    envs = make_env(env_id, 1, seed)
+    envs = make_env(env_id, 1, seed, env_kwargs)
     obs, _ = envs.reset(seed=seed)
     frames = [envs.render()]
     while len(frames) < max_frames:
@@ -213,6 +239,10 @@ def explained_variance(pred: np.ndarray, target: np.ndarray) -> float | None:
     return None if var == 0 else float(1 - np.var(target - pred) / var)
 
 
+# >>> variant: helpers of the estimator
+# <<< variant
+
+
 def main():
     args = tyro.cli(Args)
     check_args(args)
@@ -225,8 +255,12 @@ def main():
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
-    envs = make_env(args.env, args.num_envs, args.seed)
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
+    envs = make_env(args.env, args.num_envs, args.seed, env_kwargs)
     os.makedirs(run_dir, exist_ok=True)
     metrics_file = open(os.path.join(run_dir, "metrics.jsonl"), "w")
     if args.track:
@@ -256,8 +290,16 @@ def main():
     episodes = 0
     global_step = 0
     start_time = time.time()
-    next_obs, _ = envs.reset(seed=args.seed)
-    next_obs = torch.as_tensor(next_obs, dtype=torch.float32, device=device)
+    # CPU envs, GPU learner: each step's obs goes through one pinned staging buffer, so the copy up is
+    # asynchronous; the sync that follows it anyway (the actions coming down) orders it before reuse.
+    obs_host = torch.zeros((args.num_envs, obs_dim), pin_memory=device.type == "cuda")
+
+    def to_device(x: np.ndarray) -> torch.Tensor:
+        obs_host.copy_(torch.from_numpy(x))
+        return obs_host.to(device, non_blocking=True)
+
+    next_obs_np, _ = envs.reset(seed=args.seed)
+    next_obs = to_device(next_obs_np)
 
     for iteration in range(1, num_iterations + 1):
         if args.anneal_lr:
@@ -276,7 +318,7 @@ def main():
             next_obs_np, reward, term, trunc, infos = envs.step(action.cpu().numpy())
             rewards[step] = np.clip(reward, -args.reward_clip, args.reward_clip) if args.reward_clip else reward
             terminated[step], truncated[step] = term, trunc
-            next_obs = torch.as_tensor(next_obs_np, dtype=torch.float32, device=device)
+            next_obs = to_device(next_obs_np)
             # Same-step autoreset: next_obs of an ended env is already a new episode. A truncated
             # episode would have gone on, so its bootstrap comes from the pre-reset obs in final_obs.
             cut = np.flatnonzero(trunc & ~term)
@@ -311,7 +353,7 @@ def main():
         # >>> variant: per-sample extras of the value loss
         # <<< variant
 
-        clipfracs = []
+        clipfrac_sum, num_minibatches = torch.zeros((), device=device), 0  # summed on the device: no sync per minibatch
         for epoch in range(args.update_epochs):
             b_inds = torch.randperm(batch_size, device=device)
             for start in range(0, batch_size, minibatch_size):
@@ -321,7 +363,8 @@ def main():
                 ratio = logratio.exp()
                 with torch.no_grad():
                     approx_kl = ((ratio - 1) - logratio).mean()  # low-variance KL estimate
-                    clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
+                    clipfrac_sum += ((ratio - 1.0).abs() > args.clip_coef).float().mean()
+                    num_minibatches += 1
 
                 mb_advantages = b_advantages[mb_inds]
                 if args.norm_adv:
@@ -355,7 +398,7 @@ def main():
             "episodes": episodes, "episode_return": mean(recent_returns), "episode_score": mean(recent_scores),
             "episode_length": mean(recent_lengths), "learning_rate": optimizer.param_groups[0]["lr"],
             "value_loss": v_loss.item(), "policy_loss": pg_loss.item(), "entropy": entropy_loss.item(),
-            "approx_kl": approx_kl.item(), "clipfrac": float(np.mean(clipfracs)), **variant_metrics,
+            "approx_kl": approx_kl.item(), "clipfrac": clipfrac_sum.item() / num_minibatches, **variant_metrics,
         }
         metrics_file.write(json.dumps(metrics) + "\n")
         metrics_file.flush()
@@ -371,7 +414,7 @@ def main():
     if args.save_model:
         torch.save(agent.state_dict(), os.path.join(run_dir, "agent.pt"))
     if args.capture_video:
-        capture_video(agent, args.env, args.seed + 1, device, os.path.join(run_dir, f"{args.env}.gif"))
+        capture_video(agent, args.env, env_kwargs, args.seed + 1, device, os.path.join(run_dir, f"{args.env}.gif"))
     metrics_file.close()
     envs.close()
     if args.track:

@@ -191,7 +191,7 @@ class Run:
     tag: str = ""  # what the progress lines call it besides script, env and seed
 
     def args(self) -> list[str]:
-        return ["--env", self.env, "--seed", str(self.seed), "--total-timesteps", str(self.budget),
+        return ["--env", self.env, "--seed", str(self.seed), "--total-timesteps", str(self.budget), "--threads", "1",
                 "--run-dir", self.run_dir, *self.extra]
 
     def command(self) -> list[str]:

@@ -12,7 +12,8 @@ Three measurements, in one run so that they share the machine's state:
                    after `--warmup` iterations, from the run's own metrics.jsonl; with one thread
                    (OMP/MKL/Numba = 1, as the study runs) and with all cores
   kernels          kernels.gae, kernels.reward_horizon and kernels.avg_reward_gae at T=64, N=512 (the
-                   default batch) and T=128, N=1024, H=32, against the plain-Python references of
+                   default batch) and T=128, N=1024, H=32, and kernels.reward_bins at the same T and N
+                   with H=1024 in 11 geometric bins, against the plain-Python references of
                    tests/reference.py (timed on as many envs as fit in a fraction of a second, then
                    scaled to N: they loop over envs one at a time), and as a share of one training
                    iteration on Breakout with all cores
@@ -47,6 +48,7 @@ import fastenvs  # noqa: E402
 BEGIN, END = "<!-- throughput:begin -->", "<!-- throughput:end -->"
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 KERNEL_SHAPES = ((64, 512, 32), (128, 1024, 32))  # (T, N, H)
+BINS_HORIZON = 1024  # reward_bins' H, in geometric bins (widths 1, 1, 2, 4, ...: 11 heads), at every (T, N)
 TRAIN_ENVS = ("breakout", "noop")
 
 
@@ -73,14 +75,20 @@ def train_sps(script: str, env: str, iterations: int, warmup: int, one_thread: b
 # Kernels
 # --------------------------------------------------------------------------------------------------
 def kernel_inputs(T: int, N: int, H: int, seed: int = 0) -> dict:
-    """Random rollouts with about 1% terminations and 0.2% truncations."""
+    """Random rollouts with about 1% terminations and 0.2% truncations; H heads, and bin heads for reward_bins."""
+    import kernels
+
     rng = np.random.default_rng(seed)
     f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
     terminated = rng.random((T, N)) < 0.01
     truncated = (rng.random((T, N)) < 0.002) & ~terminated
-    return {"rewards": f32(T, N), "values": f32(T, N), "terminated": terminated, "truncated": truncated,
-            "bootstrap": f32(N), "final_values": f32(T, N), "preds": f32(T, N, H), "bootstrap_preds": f32(N, H),
-            "final_preds": f32(T, N, H)}
+    x = {"rewards": f32(T, N), "values": f32(T, N), "terminated": terminated, "truncated": truncated,
+         "bootstrap": f32(N), "final_values": f32(T, N), "preds": f32(T, N, H), "bootstrap_preds": f32(N, H),
+         "final_preds": f32(T, N, H)}
+    edges = kernels.geometric_edges(BINS_HORIZON)
+    m = len(edges) - 1
+    x.update(bin_edges=edges, bin_preds=f32(T, N, m), bin_bootstrap_preds=f32(N, m), bin_final_preds=f32(T, N, m))
+    return x
 
 
 def kernel_calls(x: dict, n: int | None = None):
@@ -92,11 +100,14 @@ def kernel_calls(x: dict, n: int | None = None):
     r, v, te, tr = x["rewards"][:, s], x["values"][:, s], x["terminated"][:, s], x["truncated"][:, s]
     b, fv = x["bootstrap"][s], x["final_values"][:, s]
     p, bp, fp = x["preds"][:, s], x["bootstrap_preds"][s], x["final_preds"][:, s]
+    e, up, ubp, ufp = x["bin_edges"], x["bin_preds"][:, s], x["bin_bootstrap_preds"][s], x["bin_final_preds"][:, s]
     return {
         "gae": (lambda: kernels.gae(r, v, te, tr, b, fv, 0.99, 0.95),
                 lambda: reference.gae_ref(r, v, te, tr, b, fv, 0.99, 0.95)),
         "reward_horizon": (lambda: kernels.reward_horizon(r, te, tr, p, bp, fp),
                            lambda: reference.reward_horizon_ref(r, te, tr, p, bp, fp)),
+        "reward_bins": (lambda: kernels.reward_bins(r, te, tr, up, ubp, ufp, e),
+                        lambda: reference.reward_bins_ref(r, te, tr, up, ubp, ufp, e)),
         "avg_reward_gae": (lambda: kernels.avg_reward_gae(r, v, te, tr, b, fv, 0.1, 0.95, "absorb", 0.0),
                            lambda: reference.avg_reward_gae_ref(r, v, te, tr, b, fv, 0.1, 0.95, "absorb", 0.0)),
     }
@@ -152,6 +163,7 @@ def fmt_s(seconds: float) -> str:
 
 
 def section(args, command: str) -> str:
+    import kernels
     import numba
 
     cores = numba.config.NUMBA_NUM_THREADS
@@ -208,7 +220,9 @@ def section(args, command: str) -> str:
     lines += ["Advantage kernels (`kernels.py`) on random rollouts (1% terminations, 0.2% truncations), median of "
               f"{args.kernel_repeats} calls, against the plain-Python references of `tests/reference.py`. A "
               "reference loops over envs one at a time, so it is timed on the first n envs (as many as take "
-              f"{args.ref_seconds:g} s, at most N) and scaled by N / n. Share: the kernel's time (all cores) over "
+              f"{args.ref_seconds:g} s, at most N) and scaled by N / n. `reward_bins` is `reward_horizon`'s "
+              f"estimator with H = {BINS_HORIZON} in geometric bins (widths 1, 1, 2, 4, ...; one head a bin), "
+              "which no script uses yet. Share: the kernel's time (all cores) over "
               "one training iteration of its script on Breakout (all cores); given only where the shape is the "
               "batch that was trained.", "",
               f"| kernel | T × N (× H) | 1 thread | all cores ({cores}) | reference (timed on n envs) | "
@@ -218,8 +232,11 @@ def section(args, command: str) -> str:
         print(f"kernels T={T} N={N} H={H} ...", file=sys.stderr, flush=True)
         for name, (one, many, ref, n) in time_kernels(T, N, H, args.kernel_repeats, args.ref_seconds).items():
             shape = f"{T} × {N}" + (f" × {H}" if name == "reward_horizon" else "")
-            iteration = batch / sps[kernel_script[name], "breakout", False]
-            share = f"{100 * many / iteration:.2f}%" if T * N == batch else "-"
+            if name == "reward_bins":
+                shape += f" × {BINS_HORIZON} ({len(kernels.geometric_edges(BINS_HORIZON)) - 1} bins)"
+            share = "-"
+            if T * N == batch and name in kernel_script:
+                share = f"{100 * many / (batch / sps[kernel_script[name], 'breakout', False]):.2f}%"
             lines.append(f"| `{name}` | {shape} | {fmt_s(one)} | {fmt_s(many)} | {fmt_s(ref)} (n = {n}) | "
                          f"{ref / one:,.0f}× | {share} |")
     lines.append("")

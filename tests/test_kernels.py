@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import kernels
-from reference import avg_reward_gae_ref, gae_ref, reward_horizon_ref
+from reference import avg_reward_gae_ref, gae_ref, reward_bins_ref, reward_horizon_ref
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -29,6 +29,11 @@ def call_gae(d, gamma, lam):
 def call_rh(d, final=True):
     return kernels.reward_horizon(d["rewards"], d["terminated"], d["truncated"], d["preds"],
                                   d["bootstrap_preds"], d["final_preds"] if final else None)
+
+
+def call_rb(d, edges, final=True):
+    return kernels.reward_bins(d["rewards"], d["terminated"], d["truncated"], d["preds"], d["bootstrap_preds"],
+                               d["final_preds"] if final else None, edges)
 
 
 def call_avg(d, rho, lam, mode, reset_cost=0.0):
@@ -227,6 +232,172 @@ def test_reward_horizon_is_pure():
     before = {k: v.copy() for k, v in d.items()}
     call_rh(d)
     assert all(np.array_equal(d[k], before[k]) for k in d)
+
+
+# ----------------------------------------------------------------------------------- reward_bins
+def random_edges(H, m, seed):
+    """m bins of random widths covering 0 .. H."""
+    inner = np.sort(np.random.default_rng(seed).choice(np.arange(1, H), size=m - 1, replace=False))
+    return np.concatenate([[0], inner, [H]]).astype(np.int64)
+
+
+EDGES = {"unit": kernels.unit_edges(6), "geometric": kernels.geometric_edges(32),
+         "geometric_cut": kernels.geometric_edges(45), "geometric_1024": kernels.geometric_edges(1024),
+         "random": random_edges(50, 7, 0), "random_wide": random_edges(300, 4, 1), "one_bin": np.array([0, 9])}
+ENDS = {"terminations": (0.1, 0.0), "truncations": (0.0, 0.1), "both": (0.1, 0.1)}
+
+
+def bins_rollout(T, N, edges, seed, ends):
+    p_term, p_trunc = ENDS[ends]
+    d = rollout(T, N, seed, p_term=p_term, p_trunc=p_trunc, H=len(edges) - 1)
+    if ends == "both":  # a step with both flags: terminated wins
+        d["terminated"][T // 2, 0] = d["truncated"][T // 2, 0] = True
+    return d
+
+
+@pytest.mark.parametrize("T,N,edges", [(1, 2, "unit"), (1, 2, "geometric_1024"), (9, 2, "geometric_1024"),
+                                       (17, 3, "unit"), (20, 3, "geometric"), (33, 2, "geometric_cut"),
+                                       (12, 3, "random"), (25, 2, "random_wide"), (14, 3, "one_bin")])
+@pytest.mark.parametrize("ends", list(ENDS))
+@pytest.mark.parametrize("final", [True, False])
+def test_reward_bins_matches_reference(T, N, edges, ends, final):
+    edges = EDGES[edges]
+    m = len(edges) - 1
+    d = bins_rollout(T, N, edges, seed=T * 100 + N + m, ends=ends)
+    y, mask, adv = call_rb(d, edges, final)
+    ry, rmask, radv = reward_bins_ref(**{**d, "final_preds": d["final_preds"] if final else None}, edges=edges)
+    assert y.shape == mask.shape == (T, N, m) and adv.shape == (T, N)
+    assert y.dtype == mask.dtype == adv.dtype == np.float32
+    np.testing.assert_array_equal(mask, rmask)
+    np.testing.assert_allclose(y, ry, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(ry).max()))
+    np.testing.assert_allclose(adv, radv, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(radv).max()))
+
+
+@pytest.mark.parametrize("T,N,H,seed", [(1, 2, 4, 0), (16, 3, 4, 1), (20, 4, 32, 2), (40, 2, 8, 3), (7, 3, 64, 4)])
+@pytest.mark.parametrize("final", [True, False])
+def test_reward_bins_with_unit_bins_is_exactly_reward_horizon(T, N, H, seed, final):
+    d = rollout(T, N, seed, p_term=0.08, p_trunc=0.08, H=H)
+    d["terminated"][0, 0] = d["truncated"][0, 0] = True
+    for got, want in zip(call_rb(d, kernels.unit_edges(H), final), call_rh(d, final)):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("edges", ["geometric", "geometric_cut", "random", "one_bin"])
+def test_reward_bins_are_bin_sums_of_reward_horizon_with_spread_heads(edges):
+    """Per-step heads u_k = U_b / width_b (each bin's prediction spread over its steps) in reward_horizon."""
+    edges = EDGES[edges]
+    d = bins_rollout(30, 3, edges, seed=24, ends="both")
+    widths = np.diff(edges)
+    bin_of = np.repeat(np.arange(len(widths)), widths)
+    spread = {k: (d[k] / widths)[..., bin_of].astype(np.float32) for k in ("preds", "bootstrap_preds", "final_preds")}
+    y, mask, adv = call_rb(d, edges)
+    hy, hmask, hadv = call_rh({**d, **spread})
+    np.testing.assert_allclose(y, np.add.reduceat(hy, edges[:-1], axis=2), rtol=1e-5, atol=1e-4)
+    assert mask.min() == hmask.min() == 1.0
+    np.testing.assert_allclose(adv, hadv, rtol=1e-5, atol=1e-4)  # sum_b (Y_b - U_b) = sum_k (y_k - u_k)
+
+
+def bins_example():
+    """T = 4, one env, rewards 1, 2, 3, 4, bins [0, 1), [1, 3), [3, 5) (H = 5), every head predicts 0.5.
+
+    Per-step rates: bootstrap heads (10, 20, 40) -> 10 | 10, 10 | 20, 20; final heads (-1, -2, -4) after
+    a truncation at step 1 -> -1 | -1, -1 | -2, -2.
+    """
+    r = np.array([[1.0], [2.0], [3.0], [4.0]], dtype=np.float32)
+    preds = np.full((4, 1, 3), 0.5, dtype=np.float32)
+    boot = np.array([[10.0, 20.0, 40.0]], dtype=np.float32)
+    final = np.zeros((4, 1, 3), dtype=np.float32)
+    final[1, 0] = [-1.0, -2.0, -4.0]
+    flag = np.zeros((4, 1), dtype=bool)
+    flag[1, 0] = True
+    return r, preds, boot, final, flag, np.zeros((4, 1), dtype=bool), np.array([0, 1, 3, 5])
+
+
+def test_reward_bins_segment_end_inside_a_bin_spreads_the_bootstrap():
+    r, preds, boot, final, _, none, edges = bins_example()
+    y, mask, adv = kernels.reward_bins(r, none, none, preds, boot, final, edges)
+    # t = 0: 1 | 2 + 3 | 4 + 10;  t = 3: 4 | 10 + 10 | 10 + 20 (offsets 2 and 3 straddle two bootstrap bins)
+    np.testing.assert_array_equal(y[:, 0], [[1, 5, 14], [2, 7, 20], [3, 14, 20], [4, 20, 30]])
+    assert mask.min() == 1.0
+    np.testing.assert_allclose(adv[:, 0], [18.5, 27.5, 35.5, 52.5])
+    # one bin of 8 steps over a segment of 3: the rewards left in the segment, then 16 / 8 per step beyond
+    y, mask, adv = kernels.reward_bins(r[:3], none[:3], none[:3], preds[:3, :, :1], np.array([[16.0]], np.float32),
+                                       None, [0, 8])
+    np.testing.assert_array_equal(y[:, 0, 0], [1 + 2 + 3 + 5 * 2, 2 + 3 + 6 * 2, 3 + 7 * 2])
+    np.testing.assert_array_equal(mask, 1.0)
+    np.testing.assert_allclose(adv[:, 0], y[:, 0, 0] - 0.5)
+
+
+def test_reward_bins_termination_inside_a_bin():
+    r, preds, boot, final, flag, none, edges = bins_example()
+    want = [[1, 2, 0], [2, 0, 0], [3, 14, 20], [4, 20, 30]]  # t = 0: bin [1, 3) holds r_1 and a zero
+    for truncated in (none, flag):  # terminated wins over a truncation at the same step
+        y, mask, adv = kernels.reward_bins(r, flag, truncated, preds, boot, final, edges)
+        np.testing.assert_array_equal(y[:, 0], want)
+        assert mask.min() == 1.0
+        np.testing.assert_allclose(adv[:, 0], np.sum(want, axis=1) - 1.5)
+
+
+def test_reward_bins_truncation_inside_a_bin():
+    r, preds, boot, final, flag, none, edges = bins_example()
+    y, mask, adv = kernels.reward_bins(r, none, flag, preds, boot, final, edges)
+    # t = 0: 1 | 2 + (-1) | -1 + -1;  t = 1: 2 | -1 + -1 | -1 + -2 (offsets 0.. from the pre-reset obs)
+    want = [[1, 1, -2], [2, -2, -3], [3, 14, 20], [4, 20, 30]]
+    np.testing.assert_array_equal(y[:, 0], want)
+    assert mask.min() == 1.0
+    np.testing.assert_allclose(adv[:, 0], np.sum(want, axis=1) - 1.5)
+    # without final_preds a bin holding any step after the truncation does not count, and its target is 0
+    y, mask, adv = kernels.reward_bins(r, none, flag, preds, boot, None, edges)
+    np.testing.assert_array_equal(mask[:, 0], [[1, 0, 0], [1, 0, 0], [1, 1, 1], [1, 1, 1]])
+    np.testing.assert_array_equal(y[:, 0], [[1, 0, 0], [2, 0, 0], [3, 14, 20], [4, 20, 30]])
+    np.testing.assert_allclose(adv[:, 0], [0.5, 1.5, 35.5, 52.5])
+
+
+def test_reward_bins_is_pure_and_float32():
+    edges = EDGES["geometric_cut"]
+    d = bins_rollout(16, 2, edges, 25, "both")
+    before = {k: v.copy() for k, v in d.items()}
+    edges_before = edges.copy()
+    out1 = call_rb(d, edges)
+    out2 = call_rb(d, list(edges))  # a plain list of edges is fine too
+    assert all(np.array_equal(d[k], before[k]) for k in d) and np.array_equal(edges, edges_before)
+    for a, b in zip(out1, out2):
+        assert a.dtype == np.float32 and np.array_equal(a, b) and a is not b
+
+
+def test_bin_edges():
+    np.testing.assert_array_equal(kernels.geometric_edges(1), [0, 1])
+    np.testing.assert_array_equal(kernels.geometric_edges(2), [0, 1, 2])
+    np.testing.assert_array_equal(kernels.geometric_edges(5), [0, 1, 2, 4, 5])
+    np.testing.assert_array_equal(kernels.geometric_edges(32), [0, 1, 2, 4, 8, 16, 32])
+    g = kernels.geometric_edges(1024)
+    assert g.dtype == np.int64 and len(g) - 1 == 11 and g[-1] == 1024
+    np.testing.assert_array_equal(np.diff(g), [1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512])
+    for H in range(1, 300):
+        assert len(kernels.geometric_edges(H)) - 1 == int(np.ceil(np.log2(H))) + 1
+    u = kernels.unit_edges(4)
+    assert u.dtype == np.int64 and u.tolist() == [0, 1, 2, 3, 4]
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError):
+            kernels.geometric_edges(bad)
+        with pytest.raises(ValueError):
+            kernels.unit_edges(bad)
+
+
+@pytest.mark.parametrize("edges", [[1, 2, 4], [0, 2, 2, 4], [0, 3, 2], [0.0, 1.0, 3.0], [0], [[0, 1], [1, 2]]])
+def test_reward_bins_rejects_bad_edges(edges):
+    d = rollout(8, 2, 26, H=2)
+    with pytest.raises(ValueError, match="edges must"):
+        call_rb(d, edges)
+
+
+def test_reward_bins_rejects_heads_that_do_not_match_the_bins():
+    d = rollout(8, 2, 27, H=3)
+    with pytest.raises(ValueError, match="preds has 3 heads"):
+        call_rb(d, [0, 1, 4])
+    d["final_preds"] = d["final_preds"][..., :2]
+    with pytest.raises(ValueError, match="final_preds has 2 heads"):
+        call_rb(d, [0, 1, 2, 4])
 
 
 # -------------------------------------------------------------------------------- avg_reward_gae

@@ -39,7 +39,7 @@ SCRIPTS = ("ppo_gae.py", "ppo_reward_horizon.py", "ppo_avg_reward.py")
 
 def train(script, env, tmp_path, *flags):
     """Run a script to the end; its last metrics row."""
-    r = subprocess.run([sys.executable, os.path.join(ROOT, script), "--env", env, "--no-cuda", "--run-dir",
+    r = subprocess.run([sys.executable, os.path.join(ROOT, script), "--env", env, "--no-cuda", "--threads", "1", "--run-dir",
                         str(tmp_path), *flags], capture_output=True, text=True, timeout=900, cwd=ROOT,
                        env=ONE_THREAD)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -1,0 +1,124 @@
+"""Score over seeds: named variants (a script and its flags) x seeds 1..k on one env, resumable, summarised.
+
+    python benchmarks/seeds.py --grid value-clip --seeds 3 --parallel 2           # run what is missing, then report
+    python benchmarks/seeds.py --grid value-clip --seeds 3 --report-only          # report what is there
+
+Each run is one call of a script's own CLI with `--threads 1` (several side by side on one machine),
+writing runs/seeds/<grid>/<variant>/seed<k>/metrics.jsonl; a run whose metrics reached its budget
+is not repeated. The report gives, per variant, the score at each checkpoint for every run (the mean
+raw score of the last 100 episodes at the first iteration at or past the step), the mean and the
+IQM over seeds with 95% percentile-bootstrap CIs, and the fraction of runs above `--wall` points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BATCH = 512 * 64  # the scripts' default batch
+
+# grid -> (env, budget in steps, checkpoints, {variant: (script, flags)})
+GRIDS = {
+    # value-loss clipping by the absolute clip_coef, on and off, for the two critics whose scales differ most
+    "value-clip": ("breakout", 152 * BATCH, (1_000_000, 2_500_000, 152 * BATCH), {
+        "gae, clip": ("ppo_gae.py", ["--clip-vloss"]),
+        "gae, no clip": ("ppo_gae.py", ["--no-clip-vloss"]),
+        "reward horizon, clip": ("ppo_reward_horizon.py", ["--clip-vloss"]),
+        "reward horizon, no clip": ("ppo_reward_horizon.py", ["--no-clip-vloss"]),
+    }),
+    "breakout-20m": ("breakout", 610 * BATCH, (5_000_000, 10_000_000, 610 * BATCH), {
+        "gae": ("ppo_gae.py", []),
+        "gae, lambda 1": ("ppo_gae.py", ["--gae-lambda", "1.0"]),
+        "reward horizon": ("ppo_reward_horizon.py", []),
+        "reward horizon, precision": ("ppo_reward_horizon.py", ["--head-weighting", "precision"]),
+        "avg reward": ("ppo_avg_reward.py", []),
+    }),
+}
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_")
+
+
+def read(run_dir: str) -> list[dict]:
+    path = os.path.join(run_dir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def score_at(rows: list[dict], step: int) -> float | None:
+    row = next((r for r in rows if r["global_step"] >= step), None)
+    return None if row is None else row["episode_score"]
+
+
+def bootstrap_ci(x: np.ndarray, stat, reps: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    samples = [stat(x[rng.integers(0, len(x), len(x))]) for _ in range(reps)]
+    return float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))
+
+
+def iqm(x: np.ndarray) -> float:
+    """Mean of the middle half (interquartile mean), as rliable defines it."""
+    x = np.sort(x)
+    n = len(x)
+    lo, hi = int(np.floor(0.25 * n)), int(np.ceil(0.75 * n))
+    return float(x[lo:hi].mean()) if hi > lo else float(x.mean())
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--grid", choices=sorted(GRIDS), required=True)
+    p.add_argument("--seeds", type=int, default=3, help="seeds 1..k")
+    p.add_argument("--parallel", type=int, default=2, help="runs at once, one thread each")
+    p.add_argument("--out", default=os.path.join(ROOT, "runs", "seeds"), help="results directory")
+    p.add_argument("--report-only", action="store_true", help="run nothing, report what is there")
+    p.add_argument("--wall", type=float, default=400.0, help="report the fraction of runs above this score")
+    args = p.parse_args(argv)
+    env, budget, checkpoints, variants = GRIDS[args.grid]
+
+    runs = [(v, s, os.path.join(args.out, args.grid, slug(v), f"seed{s}")) for v in variants
+            for s in range(1, args.seeds + 1)]
+    todo = [r for r in runs if not (read(r[2]) and read(r[2])[-1]["global_step"] >= budget // BATCH * BATCH)]
+    if not args.report_only:
+        live = []
+        while todo or live:
+            while todo and len(live) < args.parallel:
+                variant, seed, run_dir = todo.pop(0)
+                script, flags = variants[variant]
+                cmd = [sys.executable, os.path.join(ROOT, script), "--env", env, "--seed", str(seed), "--threads", "1",
+                       "--total-timesteps", str(budget), "--run-dir", run_dir, *flags]
+                os.makedirs(run_dir, exist_ok=True)
+                print("+", " ".join(cmd[1:]), flush=True)
+                live.append(subprocess.Popen(cmd, stdout=open(os.path.join(run_dir, "log.txt"), "w"),
+                                             stderr=subprocess.STDOUT, cwd=ROOT))
+            time.sleep(2)
+            live = [proc for proc in live if proc.poll() is None]
+
+    print(f"{args.grid}: {env}, {budget:,d} steps, seeds 1..{args.seeds}; score = mean raw score of the last 100 "
+          f"episodes at the first iteration at or past each step\n")
+    print(f"| variant | step | per seed | mean [95% CI] | IQM [95% CI] | runs > {args.wall:g} |")
+    print("|---|---:|---|---|---|---:|")
+    for variant in variants:
+        for step in checkpoints:
+            scores = [score_at(read(d), step) for v, _, d in runs if v == variant]
+            done = np.array([x for x in scores if x is not None], dtype=float)
+            if not len(done):
+                continue
+            lo, hi = bootstrap_ci(done, np.mean)
+            ilo, ihi = bootstrap_ci(done, iqm)
+            per_seed = ", ".join("-" if x is None else f"{x:.1f}" for x in scores)
+            print(f"| {variant} | {step / 1e6:.2f}M | {per_seed} | {done.mean():.1f} [{lo:.1f}, {hi:.1f}] | "
+                  f"{iqm(done):.1f} [{ilo:.1f}, {ihi:.1f}] | {np.mean(done > args.wall):.0%} |")
+
+
+if __name__ == "__main__":
+    main()

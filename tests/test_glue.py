@@ -1,0 +1,193 @@
+"""The code between the envs and the kernels, in each script: what one rollout feeds the advantage kernel.
+
+Each test runs a script's own `main()` in this process on a small config, records every env step and
+the agent it builds, and stops at the first advantage-kernel call, keeping the kernel's arguments.
+Then it checks them against what the recorded steps say they must be: V(obs t) for every step,
+V(obs T) for the bootstrap, V(final_obs) for every truncated row, the env's own flags.
+"""
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import kernels
+
+SCRIPTS = {"ppo_gae": "gae", "ppo_reward_horizon": "reward_horizon", "ppo_avg_reward": "avg_reward_gae"}
+
+
+class Stop(Exception):
+    pass
+
+
+def first_rollout(script: str, monkeypatch, tmp_path, *flags):
+    """Run `script`'s main() up to its first advantage-kernel call: (recorded steps, agent, kernel args)."""
+    mod = importlib.import_module(script)
+    record = {"steps": []}
+    real_make_env = mod.make_env
+
+    def make_env(*a, **k):
+        envs = real_make_env(*a, **k)
+        real_reset, real_step = envs.reset, envs.step
+
+        def reset(**kw):
+            obs, infos = real_reset(**kw)
+            record["reset_obs"] = np.array(obs, dtype=np.float32)
+            return obs, infos
+
+        def step(actions):
+            obs, r, term, trunc, infos = real_step(actions)
+            final = None
+            if "final_obs" in infos:
+                final = {int(i): np.array(infos["final_obs"][i], dtype=np.float32) for i in np.flatnonzero(trunc | term)}
+            record["steps"].append((np.array(obs, dtype=np.float32), np.array(r), np.array(term), np.array(trunc), final))
+            return obs, r, term, trunc, infos
+
+        envs.reset, envs.step = reset, step
+        return envs
+
+    class Agent(mod.Agent):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            record["agent"] = self
+
+    def spy(*args):
+        record["kernel_args"] = args
+        raise Stop
+
+    record["kernel"] = getattr(mod.kernels, SCRIPTS[script])
+    monkeypatch.setattr(mod, "make_env", make_env)
+    monkeypatch.setattr(mod, "Agent", Agent)
+    monkeypatch.setattr(mod.kernels, SCRIPTS[script], spy)
+    monkeypatch.setattr(sys, "argv", [script, "--no-cuda", "--threads", "1", "--run-dir", str(tmp_path), *flags])
+    with pytest.raises(Stop):
+        mod.main()
+    return record
+
+
+def critic(agent, obs):
+    with torch.no_grad():
+        return agent.get_value(torch.as_tensor(np.asarray(obs), dtype=torch.float32)).numpy()
+
+
+# cartpole cut at 5 steps: a random policy rarely falls that fast, so most episodes are truncated
+FLAGS = ["--env", "cartpole", "--env-kwargs", "max_steps=5", "--num-envs", "8", "--num-steps", "16",
+         "--num-minibatches", "2", "--total-timesteps", "256"]
+
+
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_kernel_gets_values_of_the_right_observations(script, monkeypatch, tmp_path):
+    rec = first_rollout(script, monkeypatch, tmp_path, *FLAGS)
+    agent, steps, args = rec["agent"], rec["steps"], rec["kernel_args"]
+    T = len(steps)
+    assert T == 16
+    term = np.stack([s[2] for s in steps])
+    trunc = np.stack([s[3] for s in steps])
+    assert trunc.sum() >= 8, "the config should truncate many episodes"
+    obs_before = [rec["reset_obs"]] + [s[0] for s in steps[:-1]]
+    expected_values = np.stack([critic(agent, o) for o in obs_before])  # [T, N, W]
+    expected_bootstrap = critic(agent, steps[-1][0])
+    if script == "ppo_reward_horizon":
+        rewards, k_term, k_trunc, values, bootstrap, final = args
+    else:
+        rewards, values, k_term, k_trunc, bootstrap, final = args[:6]
+        expected_values, expected_bootstrap = expected_values[..., 0], expected_bootstrap[..., 0]
+    np.testing.assert_array_equal(k_term, term)
+    np.testing.assert_array_equal(k_trunc, trunc)
+    np.testing.assert_allclose(rewards, np.stack([s[1] for s in steps]), atol=0)
+    np.testing.assert_allclose(values, expected_values, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bootstrap, expected_bootstrap, rtol=1e-5, atol=1e-5)
+    # every truncated row bootstraps from the critic at that episode's own last obs (not the next episode's first)
+    for t in range(T):
+        for n in np.flatnonzero(trunc[t] & ~term[t]):
+            want = critic(agent, steps[t][4][n][None])[0]
+            got = final[t, n] if script == "ppo_reward_horizon" else final[t, n:n + 1]
+            np.testing.assert_allclose(got, want if script == "ppo_reward_horizon" else want[:1], rtol=1e-5, atol=1e-5)
+            next_first = critic(agent, steps[t][0][n][None])[0]
+            assert not np.allclose(got, next_first[: np.size(got)]), "final obs and the next episode's first obs agree"
+
+    # ... and it enters the advantage: with the truncations read as terminations the advantages differ
+    real = rec["kernel"]
+    as_term = list(args)
+    if script == "ppo_reward_horizon":
+        as_term[1] = term | trunc
+    else:
+        as_term[2] = term | trunc
+    adv = real(*args)[2 if script == "ppo_reward_horizon" else 0]
+    adv_wrong = real(*as_term)[2 if script == "ppo_reward_horizon" else 0]
+    assert np.abs(adv - adv_wrong)[trunc].max() > 1e-3
+
+
+def test_reset_mode_rate_includes_the_reset_cost(monkeypatch, tmp_path):
+    """--rho-estimator batch in reset mode: the rewards the kernel centres (costs included) sum to zero."""
+    rec = first_rollout("ppo_avg_reward", monkeypatch, tmp_path, "--env", "cartpole", "--num-envs", "16",
+                        "--num-steps", "64", "--num-minibatches", "2", "--total-timesteps", "1024",
+                        "--terminal-mode", "reset", "--reset-cost", "5", "--rho-estimator", "batch")
+    rewards, _, term, _, _, _, rho, _, mode, cost = rec["kernel_args"]
+    assert mode == "reset" and cost == 5.0 and term.sum() > 10
+    centred = rewards.astype(np.float64) - rho - cost * term
+    assert abs(centred.sum()) < 1e-6 * centred.size, (centred.sum(), rho)
+
+
+def test_absorb_mode_targets_settle_on_the_true_differential_values():
+    """A 10-step deterministic episodic toy, tabular h, exact regression onto the script's targets.
+
+    In absorb mode h = 0 after the termination, so the true differential value is
+    h*(s) = sum_{k >= s} (r_k - rho) over the rest of the episode, rho = the mean reward per step.
+    """
+    mod = importlib.import_module("ppo_avg_reward")
+    args = mod.Args(terminal_mode="absorb", value_constraint=1.0, gae_lambda=0.95)
+    r_of_state = np.array([0, 1, 0, 0, 2, 0, 1, 0, 0, 3], dtype=np.float32)
+    L, T, N = 10, 20, 10
+    states = (np.arange(T + 1)[:, None] + np.arange(N)[None, :]) % L  # env n starts at state n
+    rewards = r_of_state[states[:T]]
+    term = states[:T] == L - 1
+    trunc = np.zeros_like(term)
+    h, value_mean = np.zeros(L), None
+    for _ in range(300):
+        values = h[states[:T]].astype(np.float32)
+        rho = mod.centred_rate(rewards, term, args)
+        batch_value = float(values.mean())
+        value_mean = batch_value if value_mean is None else value_mean + args.rho_step_size * (batch_value - value_mean)
+        _, returns = kernels.avg_reward_gae(rewards, values, term, trunc, h[states[T]].astype(np.float32),
+                                            np.zeros((T, N), np.float32), rho, args.gae_lambda, "absorb", 0.0)
+        targets = mod.value_targets(returns, value_mean, args)
+        h = np.array([targets[states[:T] == s].mean() for s in range(L)])
+    rho = r_of_state.mean()
+    true_h = np.array([(r_of_state[s:] - rho).sum() for s in range(L)])
+    np.testing.assert_allclose(h, true_h, atol=1e-3)
+    # in reset mode the constraint does act: nothing else fixes h's level there
+    reset = mod.Args(terminal_mode="reset", value_constraint=1.0)
+    assert np.allclose(mod.value_targets(np.ones(3, np.float32), 0.5, reset), 0.5)
+
+
+def test_precision_weights_converge_to_inverse_noise_ratios():
+    mod = importlib.import_module("ppo_reward_horizon")
+    rng = np.random.default_rng(0)
+    sigma = np.array([0.5, 1.0, 2.0, 1.0])
+    head_var = None
+    for _ in range(200):
+        preds = rng.normal(size=(64, 32, 4)).astype(np.float32)
+        targets = (preds + sigma * rng.normal(size=preds.shape)).astype(np.float32)
+        mask = np.ones_like(preds)
+        mask[:, :4, 3] = 0.0  # masked entries must not count (their residual is huge)
+        targets[:, :4, 3] = 100.0
+        head_var = mod.update_head_var(head_var, targets, preds, mask, 0.1)
+    np.testing.assert_allclose(np.sqrt(head_var), sigma, rtol=0.05)
+    w = mod.precision_weights(head_var, floor=0.01)
+    assert abs(w.mean() - 1) < 1e-5
+    np.testing.assert_allclose(w / w[1], 1.0 / sigma ** 2, rtol=0.1)
+
+
+def test_a_noiseless_head_cannot_zero_the_others():
+    mod = importlib.import_module("ppo_reward_horizon")
+    H, floor = 32, 0.1
+    head_var = np.ones(H)
+    head_var[0] = 0.0  # CartPole's head 0 always sees reward 1: it can become exact
+    w = mod.precision_weights(head_var, floor)
+    assert np.all(np.isfinite(w)) and abs(w.mean() - 1) < 1e-5
+    assert w[0] / w[1] <= 1 / floor * 1.05
+    assert w[1:].min() > 0.7  # 32 / (1/floor + 31) = 0.78 of a uniform weight
+    np.testing.assert_allclose(mod.precision_weights(np.full(H, 3.0), floor), 1.0, rtol=1e-6)
