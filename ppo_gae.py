@@ -9,6 +9,7 @@ ppo_reward_horizon.py and ppo_avg_reward.py, so `diff` between two scripts shows
 """
 # <<< variant
 import ast
+import importlib
 import json
 import os
 import random
@@ -26,7 +27,7 @@ import torch.nn as nn
 import torch.optim as optim
 import tyro
 from gymnasium.vector import AutoresetMode
-from torch.distributions.categorical import Categorical
+from torch.distributions import Categorical, Normal
 
 import fastenvs
 import kernels
@@ -35,7 +36,7 @@ import kernels
 @dataclass
 class Args:
     env: str = "breakout"
-    """fastenvs name (see fastenvs.names()) or a Gymnasium id with discrete actions, e.g. CartPole-v1"""
+    """fastenvs name (see fastenvs.names()) or a Gymnasium id, e.g. CartPole-v1, Hopper-v5, MinAtar/Breakout-v1"""
     env_kwargs: tuple[str, ...] = ()
     """env options as key=value, passed to fastenvs.make or gym.make, e.g. --env-kwargs max_steps=100"""
     seed: int = 1
@@ -68,8 +69,14 @@ class Args:
     """global gradient-norm clip"""
     target_kl: float | None = None
     """stop the epochs of an update early once the approximate KL exceeds this"""
-    reward_clip: float = 1.0
-    """clip rewards to [-c, c] for learning (0 = off); logged returns and scores stay raw"""
+    vector_mode: Literal["sync", "async"] = "sync"
+    """Gymnasium ids: step all envs in this process (sync) or each in a subprocess of its own (async)"""
+    norm_obs: Literal["auto", "on", "off"] = "auto"
+    """normalise observations by their running mean and std; auto = on for flat obs with continuous actions"""
+    reward_scale: Literal["auto", "std", "none"] = "auto"
+    """std: divide rewards by the running std of the per-step reward (no return, so no discount); auto = std for continuous actions"""
+    reward_clip: float | None = None
+    """clip (scaled) rewards to [-c, c] for learning; None = 1 for discrete actions, 10 for continuous; 0 = off. Logged scores stay raw"""
     hidden_size: int = 128
     """width of the two hidden layers of actor and critic"""
     cuda: bool = True
@@ -83,11 +90,9 @@ class Args:
     wandb_entity: str | None = None
     """W&B entity (team or user)"""
     save_model: bool = False
-    """save the agent's weights to the run directory at the end"""
+    """save weights and normalisation statistics to <run dir>/agent.pt (benchmarks/evaluate.py plays it, --gif films it)"""
     run_dir: str | None = None
     """where metrics.jsonl (and the model) go; default runs/<env>__<script>__<seed>__<time>"""
-    capture_video: bool = False
-    """at the end, save a GIF of the trained policy playing one episode (fastenvs with render(); needs Pillow)"""
     # >>> variant: hyperparameters of the advantage estimator
     gamma: float = 0.99
     """discount factor"""
@@ -109,7 +114,7 @@ def check_args(args: Args):
     for name in ["learning_rate", "max_grad_norm"]:
         if not getattr(args, name) > 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number > 0")
-    for name in ["clip_coef", "ent_coef", "vf_coef", "reward_clip"]:
+    for name in ["clip_coef", "ent_coef", "vf_coef"] + (["reward_clip"] if args.reward_clip is not None else []):
         if not getattr(args, name) >= 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number >= 0")
     if args.threads < 0:
@@ -123,14 +128,6 @@ def check_args(args: Args):
     if args.norm_adv and batch // args.num_minibatches < 2:  # the std of one advantage is undefined
         fail(f"--num-minibatches={args.num_minibatches} leaves {batch // args.num_minibatches} sample per minibatch, "
              f"too few to normalise advantages: use at most {batch // 2} minibatches, or --no-norm-adv")
-    if args.capture_video:
-        try:
-            import PIL  # noqa: F401
-        except ImportError:
-            fail("--capture-video needs Pillow: pip install pillow (or the video extra: pip install -e '.[video]')")
-        if args.env not in fastenvs.names():
-            fail(f"--capture-video is not allowed with --env {args.env}: use a fastenvs env "
-                 f"({', '.join(fastenvs.names())})")
     if args.total_timesteps < batch:
         fail(f"--total-timesteps={args.total_timesteps} is less than one batch (num_envs*num_steps={batch}): "
              f"use at least {batch}")
@@ -155,28 +152,65 @@ def parse_env_kwargs(items: tuple[str, ...]) -> dict:
     return kwargs
 
 
-def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = None):
+def need(module: str, extra: str, env_id: str):
+    """Import an optional family's package only when one of its envs is asked for."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        fail(f"--env {env_id} needs the {extra} extra: pip install -e '.[{extra}]'")
+
+
+def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = None, vector_mode: str = "sync"):
     """A vector env with same-step autoreset and episode statistics, from fastenvs or Gymnasium."""
-    env_kwargs = env_kwargs or {}
+    env_kwargs, wrappers = dict(env_kwargs or {}), []
     if env_id in fastenvs.names():
         try:
             return fastenvs.make(env_id, num_envs=num_envs, seed=seed, **env_kwargs)
         except ValueError as e:
             fail(str(e))
+    if env_id.startswith("MinAtar/") and env_id not in gym.registry:
+        need("minatar.gym", "minatar", env_id).register_envs()
+    if env_id.startswith("ALE/"):
+        gym.register_envs(need("ale_py", "atari", env_id))
+        # the standard preprocessing (Machado et al. 2018): whole games, raw score, frames skipped by the wrapper
+        env_kwargs.setdefault("frameskip", 1)
+        wrappers = [lambda e: gym.wrappers.AtariPreprocessing(e, noop_max=30, frame_skip=4, screen_size=84),
+                    lambda e: gym.wrappers.FrameStackObservation(e, 4)]
     if env_id not in gym.registry:
         fail(f"unknown env {env_id!r}: use a fastenvs name ({', '.join(fastenvs.names())}) or a Gymnasium id "
              "such as CartPole-v1")
     try:  # same-step autoreset, so both kinds of env flow through one code path below
-        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=vector_mode, wrappers=wrappers,
                             vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs)
+    except gym.error.DependencyNotInstalled as e:
+        fail(f"--env {env_id} needs a missing package ({e}); MuJoCo tasks: pip install -e '.[mujoco]'")
     except (gym.error.Error, TypeError) as e:  # TypeError: an option the env does not take
         fail(f"cannot make Gymnasium env {env_id!r} with options {env_kwargs}: {e}")
-    if not isinstance(envs.single_action_space, gym.spaces.Discrete) or len(envs.single_observation_space.shape) != 1:
-        fail(f"env {env_id!r} has observation space {envs.single_observation_space} and action space "
-             f"{envs.single_action_space}: this script handles flat Box observations and Discrete actions only")
+    obs_space, act_space = envs.single_observation_space, envs.single_action_space
+    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) in (1, 3)) or not (
+            isinstance(act_space, gym.spaces.Discrete) or (isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1)):
+        fail(f"env {env_id!r} has observation space {obs_space} and action space {act_space}: supported are Box "
+             "observations, flat or images (H, W, C) or (C, H, W), and Discrete or 1-D Box actions")
     envs = gym.wrappers.vector.RecordEpisodeStatistics(envs)
     envs.reset(seed=seed)
     return envs
+
+
+class RunningMeanStd:
+    """Mean and variance of everything seen so far, merged batch by batch (the parallel-variance formula)."""
+
+    def __init__(self, shape=()):
+        self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
+
+    def update(self, x: np.ndarray):
+        x = np.asarray(x, dtype=np.float64)
+        delta, n = x.mean(0) - self.mean, x.shape[0]
+        total = self.count + n
+        self.var = (self.var * self.count + x.var(0) * n + delta ** 2 * self.count * n / total) / total
+        self.mean, self.count = self.mean + delta * n / total, total
+
+    def normalize(self, x: np.ndarray) -> np.ndarray:
+        return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -10, 10).astype(np.float32)
 
 
 def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
@@ -185,52 +219,64 @@ def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
     return layer
 
 
+def conv_trunk(c: int, h: int, w: int):
+    """A conv encoder sized to the input: one 3x3 layer for MinAtar-sized grids, the three-layer Atari
+    encoder (Mnih et al. 2015) for frames of 36 px or more. -> (module, feature size)."""
+    if min(h, w) < 36:
+        convs, features = [layer_init(nn.Conv2d(c, 16, 3)), nn.ReLU()], 128
+    else:
+        convs, features = [layer_init(nn.Conv2d(c, 32, 8, stride=4)), nn.ReLU(), layer_init(nn.Conv2d(32, 64, 4, stride=2)),
+                           nn.ReLU(), layer_init(nn.Conv2d(64, 64, 3)), nn.ReLU()], 512
+    convs = nn.Sequential(*convs, nn.Flatten())
+    with torch.no_grad():
+        flat = convs(torch.zeros(1, c, h, w)).shape[1]
+    return nn.Sequential(convs, layer_init(nn.Linear(flat, features)), nn.ReLU()), features
+
+
 class Agent(nn.Module):
-    def __init__(self, obs_dim: int, num_actions: int, args: Args):
+    """Flat obs: separate tanh MLPs for actor and critic. Images: one conv trunk that both heads share
+    (the convolutions cost most; sharing them halves that). Discrete actions: categorical; Box actions:
+    a diagonal Gaussian with a learned state-independent log-std."""
+
+    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Space, args: Args):
         super().__init__()
-        hidden = args.hidden_size
+        hidden, shape = args.hidden_size, obs_space.shape
         # >>> variant: what the critic predicts
         self.critic_outputs = 1  # one discounted value per state
         # <<< variant
-        self.critic = nn.Sequential(
-            layer_init(nn.Linear(obs_dim, hidden)), nn.Tanh(),
-            layer_init(nn.Linear(hidden, hidden)), nn.Tanh(),
-            layer_init(nn.Linear(hidden, self.critic_outputs), std=1.0),
-        )
-        self.actor = nn.Sequential(
-            layer_init(nn.Linear(obs_dim, hidden)), nn.Tanh(),
-            layer_init(nn.Linear(hidden, hidden)), nn.Tanh(),
-            layer_init(nn.Linear(hidden, num_actions), std=0.01),
-        )
+        self.continuous = isinstance(action_space, gym.spaces.Box)
+        num_out = action_space.shape[0] if self.continuous else int(action_space.n)
+        self.scale = 1.0 / 255 if obs_space.dtype == np.uint8 else 1.0
+        self.channels_last = len(shape) == 3 and shape[0] >= shape[-1]  # (10, 10, 4) MinAtar; (4, 84, 84) Atari
+        if len(shape) == 1:
+            mlp = lambda: nn.Sequential(layer_init(nn.Linear(shape[0], hidden)), nn.Tanh(),
+                                        layer_init(nn.Linear(hidden, hidden)), nn.Tanh())
+            self.trunk, self.actor_body, self.critic_body, features = nn.Identity(), mlp(), mlp(), hidden
+        else:
+            c, h, w = (shape[2], shape[0], shape[1]) if self.channels_last else shape
+            (self.trunk, features), self.actor_body, self.critic_body = conv_trunk(c, h, w), nn.Identity(), nn.Identity()
+        self.critic_head = layer_init(nn.Linear(features, self.critic_outputs), std=1.0)
+        self.actor_head = layer_init(nn.Linear(features, num_out), std=0.01)
+        if self.continuous:
+            self.actor_logstd = nn.Parameter(torch.zeros(num_out))
+
+    def encode(self, x):
+        x = x.float() * self.scale
+        return self.trunk(x.permute(0, 3, 1, 2) if self.channels_last else x)
 
     def get_value(self, x):
-        return self.critic(x)
+        return self.critic_head(self.critic_body(self.encode(x)))
 
-    def get_action_and_value(self, x, action=None):
-        logits = self.actor(x)
-        probs = Categorical(logits=logits)
+    def get_action_and_value(self, x, action=None, greedy=False):
+        z = self.encode(x)
+        out = self.actor_head(self.actor_body(z))
+        dist = Normal(out, self.actor_logstd.exp().expand_as(out)) if self.continuous else Categorical(logits=out)
         if action is None:
-            action = probs.sample()
-        return action, probs.log_prob(action), probs.entropy(), self.critic(x)
-
-
-def capture_video(agent, env_id: str, env_kwargs: dict, seed: int, device, path: str, max_frames: int = 2000):
-    """Play one episode of a fresh env with the trained policy (sampling, as in training); save it as a GIF."""
-    from PIL import Image
-
-    envs = make_env(env_id, 1, seed, env_kwargs)
-    obs, _ = envs.reset(seed=seed)
-    frames = [envs.render()]
-    while len(frames) < max_frames:
-        with torch.no_grad():
-            action = agent.get_action_and_value(torch.as_tensor(obs, dtype=torch.float32, device=device))[0]
-        obs, _, term, trunc, _ = envs.step(action.cpu().numpy())
-        if term[0] or trunc[0]:  # the env has already reset: the next frame belongs to a new episode
-            break
-        frames.append(envs.render())
-    images = [Image.fromarray(frame) for frame in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=40, loop=0)
-    envs.close()
+            action = dist.sample() if not greedy else out if self.continuous else out.argmax(-1)
+        logprob, entropy = dist.log_prob(action), dist.entropy()
+        if self.continuous:  # independent dimensions: log-probs and entropies add up
+            logprob, entropy = logprob.sum(-1), entropy.sum(-1)
+        return action, logprob, entropy, self.critic_head(self.critic_body(z))
 
 
 def explained_variance(pred: np.ndarray, target: np.ndarray) -> float | None:
@@ -260,7 +306,7 @@ def main():
         numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
     env_kwargs = parse_env_kwargs(args.env_kwargs)
-    envs = make_env(args.env, args.num_envs, args.seed, env_kwargs)
+    envs = make_env(args.env, args.num_envs, args.seed, env_kwargs, args.vector_mode)
     os.makedirs(run_dir, exist_ok=True)
     metrics_file = open(os.path.join(run_dir, "metrics.jsonl"), "w")
     if args.track:
@@ -269,14 +315,25 @@ def main():
         wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, config=asdict(args),
                    name=os.path.basename(run_dir), dir=run_dir)
 
-    obs_dim = envs.single_observation_space.shape[0]
-    agent = Agent(obs_dim, envs.single_action_space.n, args).to(device)
+    obs_space, act_space = envs.single_observation_space, envs.single_action_space
+    agent = Agent(obs_space, act_space, args).to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
     W = agent.critic_outputs
+    # Flat continuous-control observations come in arbitrary units; fastenvs' are O(1) by design and images
+    # are scaled by 1/255 in the agent. Rewards: a running std of the reward itself, never of a discounted
+    # return, so the reward-horizon script sees no discount through the back door.
+    continuous, flat = agent.continuous, len(obs_space.shape) == 1
+    obs_rms = RunningMeanStd(obs_space.shape) if args.norm_obs == "on" or (args.norm_obs == "auto" and flat and continuous) else None
+    reward_rms = RunningMeanStd() if args.reward_scale == "std" or (args.reward_scale == "auto" and continuous) else None
+    reward_clip = args.reward_clip if args.reward_clip is not None else (10.0 if continuous else 1.0)
+    prep = obs_rms.normalize if obs_rms else np.asarray  # the agent casts what it gets to float
+    to_env = (lambda a: np.clip(a, act_space.low, act_space.high)) if continuous else (lambda a: a)  # the log-prob is of the unclipped sample
 
-    # Rollout storage, time-major [T, N, ...] as the kernels expect.
-    obs = torch.zeros((args.num_steps, args.num_envs, obs_dim), device=device)
-    actions = torch.zeros((args.num_steps, args.num_envs), dtype=torch.long, device=device)
+    # Rollout storage, time-major [T, N, ...] as the kernels expect; images stay uint8 until the agent.
+    obs_dtype = torch.uint8 if obs_space.dtype in (np.uint8, np.bool_) else torch.float32
+    obs = torch.zeros((args.num_steps, args.num_envs, *obs_space.shape), dtype=obs_dtype, device=device)
+    actions = torch.zeros((args.num_steps, args.num_envs, *act_space.shape), dtype=torch.float32 if continuous else torch.long,
+                          device=device)
     logprobs = torch.zeros((args.num_steps, args.num_envs), device=device)
     values = torch.zeros((args.num_steps, args.num_envs, W), device=device)
     final_values = torch.zeros((args.num_steps, args.num_envs, W), device=device)  # V(pre-reset obs)
@@ -292,10 +349,12 @@ def main():
     start_time = time.time()
     # CPU envs, GPU learner: each step's obs goes through one pinned staging buffer, so the copy up is
     # asynchronous; the sync that follows it anyway (the actions coming down) orders it before reuse.
-    obs_host = torch.zeros((args.num_envs, obs_dim), pin_memory=device.type == "cuda")
+    obs_host = torch.zeros((args.num_envs, *obs_space.shape), dtype=obs_dtype, pin_memory=device.type == "cuda")
 
     def to_device(x: np.ndarray) -> torch.Tensor:
-        obs_host.copy_(torch.from_numpy(x))
+        if obs_rms:
+            obs_rms.update(x)
+        obs_host.copy_(torch.from_numpy(prep(x)))
         return obs_host.to(device, non_blocking=True)
 
     next_obs_np, _ = envs.reset(seed=args.seed)
@@ -315,15 +374,18 @@ def main():
             actions[step] = action
             logprobs[step] = logprob
 
-            next_obs_np, reward, term, trunc, infos = envs.step(action.cpu().numpy())
-            rewards[step] = np.clip(reward, -args.reward_clip, args.reward_clip) if args.reward_clip else reward
+            next_obs_np, reward, term, trunc, infos = envs.step(to_env(action.cpu().numpy()))
+            if reward_rms:
+                reward_rms.update(reward)
+                reward = reward / np.sqrt(reward_rms.var + 1e-8)
+            rewards[step] = np.clip(reward, -reward_clip, reward_clip) if reward_clip else reward
             terminated[step], truncated[step] = term, trunc
             next_obs = to_device(next_obs_np)
             # Same-step autoreset: next_obs of an ended env is already a new episode. A truncated
             # episode would have gone on, so its bootstrap comes from the pre-reset obs in final_obs.
             cut = np.flatnonzero(trunc & ~term)
             if len(cut):
-                last_obs = np.stack(infos["final_obs"][cut]).astype(np.float32)
+                last_obs = prep(np.stack(infos["final_obs"][cut]))
                 with torch.no_grad():
                     final_values[step, cut] = agent.get_value(torch.as_tensor(last_obs, device=device))
             if "_episode" in infos:
@@ -344,9 +406,9 @@ def main():
         variant_metrics = {"explained_variance": explained_variance(values_np[..., 0], returns)}
         # <<< variant
 
-        b_obs = obs.reshape((-1, obs_dim))
+        b_obs = obs.reshape((-1, *obs_space.shape))
         b_logprobs = logprobs.reshape(-1)
-        b_actions = actions.reshape(-1)
+        b_actions = actions.reshape((-1, *act_space.shape))
         b_advantages = torch.as_tensor(advantages, device=device).reshape(-1)
         b_targets = torch.as_tensor(targets, device=device).reshape((-1, W))
         b_values = values.reshape((-1, W))
@@ -411,10 +473,9 @@ def main():
               f"{fmt(metrics['episode_score'])} | vloss {metrics['value_loss']:.3f} pgloss "
               f"{metrics['policy_loss']:+.3f} ent {metrics['entropy']:.3f} kl {metrics['approx_kl']:.4f}", flush=True)
 
-    if args.save_model:
-        torch.save(agent.state_dict(), os.path.join(run_dir, "agent.pt"))
-    if args.capture_video:
-        capture_video(agent, args.env, env_kwargs, args.seed + 1, device, os.path.join(run_dir, f"{args.env}.gif"))
+    if args.save_model:  # everything an evaluation needs to rebuild the agent and see what it saw
+        torch.save({"script": script, "args": asdict(args), "model": agent.state_dict(),
+                    "obs_rms": vars(obs_rms) if obs_rms else None}, os.path.join(run_dir, "agent.pt"))
     metrics_file.close()
     envs.close()
     if args.track:

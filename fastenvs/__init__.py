@@ -21,6 +21,7 @@ _REGISTRY = {
     "noop": "fastenvs.noop:Noop",
     "pong": "fastenvs.pong:Pong",
     "squared": "fastenvs.squared:Squared",
+    "target": "fastenvs.target:Target",
 }
 
 

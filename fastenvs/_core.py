@@ -71,6 +71,62 @@ def end_of_step(i, reward, score_gain, terminated, ep, max_steps, rewards, terms
     return terminated or truncated
 
 
+@njit(cache=True)
+def take_actions(actions, n_actions, out):
+    """Copy actions into the int32 buffer `out`; return the index of the first one outside
+    0..n_actions-1, or -1. One pass instead of numpy's min, max and astype (each a call and the last a
+    fresh array)."""
+    for i in range(actions.shape[0]):
+        a = actions[i]
+        if a < 0 or a >= n_actions:
+            return i
+        out[i] = a
+    return -1
+
+
+@njit(cache=True)
+def take_box_actions(actions, low, high, out):
+    """Copy (N, dim) float actions into the float32 buffer `out`, clipped to [low, high] per dimension;
+    return the flat index (row * dim + column) of the first non-finite one, or -1. Clipping happens
+    before the float32 cast, so a finite float64 beyond float32's range still lands on a bound."""
+    dim = actions.shape[1]
+    for i in range(actions.shape[0]):
+        for k in range(dim):
+            a = actions[i, k]
+            if not np.isfinite(a):
+                return i * dim + k
+            if a < low[k]:
+                a = low[k]
+            elif a > high[k]:
+                a = high[k]
+            out[i, k] = a
+    return -1
+
+
+@njit(cache=True)
+def close_episodes(terms, truncs, ep, done, ep_r, ep_l, ep_score):
+    """After a step: done = terms | truncs; the return, length and score of each episode that ended
+    go to ep_r / ep_l / ep_score (0 in the rows of envs that did not end) and its accumulator
+    restarts. Returns how many ended. Written in place so a step allocates no arrays."""
+    ended = 0
+    for i in range(terms.shape[0]):
+        d = terms[i] or truncs[i]
+        done[i] = d
+        if d:
+            ep_r[i] = ep[i, EP_RETURN]
+            ep_l[i] = np.int64(ep[i, EP_LENGTH])
+            ep_score[i] = ep[i, EP_SCORE]
+            ep[i, EP_RETURN] = 0.0
+            ep[i, EP_LENGTH] = 0.0
+            ep[i, EP_SCORE] = 0.0
+            ended += 1
+        else:
+            ep_r[i] = 0.0
+            ep_l[i] = 0
+            ep_score[i] = 0.0
+    return ended
+
+
 class FastVectorEnv(VectorEnv):
     """Gymnasium VectorEnv shell around an env's Numba kernels.
 
@@ -79,20 +135,43 @@ class FastVectorEnv(VectorEnv):
     `_step_kernel(actions)` (advance all envs, fill rewards/terms/truncs/ep, copy the obs of each
     ended env into `self._final_obs` and start its next episode). Autoreset is same-step: an env that
     ended returns the first obs of its next episode, and `infos["final_obs"]` holds the last one.
+
+    Actions: with a `Discrete(n)` single action space, `step` takes integers of shape (num_envs,) in
+    0..n-1; with a 1-D `Box(low, high, (dim,))`, floats of shape (num_envs, dim), finite, and the env
+    clips values outside [low, high] to the nearest bound (per dimension) before its kernel sees them.
+    Anything else raises a one-line ValueError. Either way the actions are copied into one
+    preallocated buffer (int32 (num_envs,) or float32 (num_envs, dim)) that `_step_kernel` receives.
+
+    What `reset` and `step` return (`copy=False`, the default): the env's own preallocated buffers,
+    no new arrays. obs, rewards, terminations, truncations and every array in `infos` (`final_obs`,
+    `_final_obs`, `_episode`, `episode["r" | "l" | "score"]`) stay valid until the next `step` or
+    `reset` of this env, which overwrites them in place; copy what you keep longer (e.g.
+    `torch.as_tensor(obs)` on the CPU shares the memory, `rollout[t] = obs` copies). Treat them as
+    read-only: Breakout keeps its brick state in the obs buffer, so writing into obs changes the game.
+    The `infos` dict itself is new each step and is `{}` when no episode ended. Only the rows where
+    `infos["_final_obs"]` is True are meaningful in `final_obs` (the others hold an older episode's
+    last obs, or zeros); `episode` rows of envs that did not end are 0.
+
+    `copy=True`: every array returned, infos included, is a fresh copy that stays valid for good
+    (slower: about two obs-sized copies a step when some episode ended).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
     render_mode = "rgb_array"
 
-    def __init__(self, num_envs: int, seed: int, obs_space: spaces.Box, action_space: spaces.Discrete,
-                 max_steps: int, copy: bool = True):
+    def __init__(self, num_envs: int, seed: int, obs_space: spaces.Box, action_space: spaces.Discrete | spaces.Box,
+                 max_steps: int, copy: bool = False):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} is not allowed: use an integer >= 1")
         if not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
             raise ValueError(f"max_steps={max_steps!r} is not allowed: use an integer >= 0 (0 = no limit)")
+        self._box = isinstance(action_space, spaces.Box)
+        if not (isinstance(action_space, spaces.Discrete) or (self._box and len(action_space.shape) == 1
+                                                              and action_space.shape[0] >= 1)):
+            raise TypeError(f"action space {action_space} is not supported: use Discrete or a 1-D Box")
         self.num_envs = int(num_envs)
         self.max_steps = int(max_steps)
-        self.copy = copy
+        self.copy = bool(copy)
         self.single_observation_space = obs_space
         self.single_action_space = action_space
         self.observation_space = batch_space(obs_space, self.num_envs)
@@ -106,6 +185,20 @@ class FastVectorEnv(VectorEnv):
         self._ep = np.zeros((n, 3), dtype=np.float64)
         self._rng = seed_rng(seed, n)
         self._all = np.ones(n, dtype=np.bool_)
+        # outputs of step() that the default path hands out (and overwrites) instead of new arrays
+        if self._box:
+            self._actions = np.zeros((n, action_space.shape[0]), dtype=np.float32)
+            # the bounds as contiguous float32 arrays once, so the per-step check passes them as they are
+            self._act_low = np.ascontiguousarray(action_space.low, dtype=np.float32)
+            self._act_high = np.ascontiguousarray(action_space.high, dtype=np.float32)
+            lo, hi = self._act_low.tolist(), self._act_high.tolist()
+            self._bounds_text = f"[{lo[0]:g}, {hi[0]:g}]" if len(set(lo)) == len(set(hi)) == 1 else f"{lo} .. {hi}"
+        else:
+            self._actions = np.zeros(n, dtype=np.int32)
+        self._done = np.zeros(n, dtype=np.bool_)
+        self._ep_r = np.zeros(n, dtype=np.float32)
+        self._ep_l = np.zeros(n, dtype=np.int64)
+        self._ep_score = np.zeros(n, dtype=np.float32)
 
     # --- subclass hooks -------------------------------------------------------------------------
     def _reset_envs(self, mask: np.ndarray) -> None:
@@ -124,34 +217,55 @@ class FastVectorEnv(VectorEnv):
         return (self._obs.copy() if self.copy else self._obs), {}
 
     def step(self, actions):
+        """Advance every env one step; see the class docstring for the actions allowed and how long the
+        returned arrays live."""
         actions = np.asarray(actions)
-        n_actions = self.single_action_space.n
-        if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
-            raise ValueError(f"actions of shape {actions.shape} and dtype {actions.dtype} are not allowed: "
-                             f"use integers of shape ({self.num_envs},)")
-        if actions.size and (actions.min() < 0 or actions.max() >= n_actions):
-            raise ValueError(f"action {int(actions.min() if actions.min() < 0 else actions.max())} is not "
-                             f"allowed: use 0..{n_actions - 1}")
-        self._step_kernel(actions.astype(np.int32, copy=False))
-        done = self._terms | self._truncs
-        infos = {}
-        if done.any():
-            infos = self._episode_infos(done)
+        if self._box:
+            self._take_box(actions)
+        else:
+            self._take_discrete(actions)
+        self._step_kernel(self._actions)
+        ended = close_episodes(self._terms, self._truncs, self._ep, self._done, self._ep_r, self._ep_l,
+                               self._ep_score)
+        infos = self._episode_infos() if ended else {}
         if self.copy:
             return self._obs.copy(), self._rewards.copy(), self._terms.copy(), self._truncs.copy(), infos
         return self._obs, self._rewards, self._terms, self._truncs, infos
 
-    def _episode_infos(self, done: np.ndarray) -> dict:
+    def _take_discrete(self, actions: np.ndarray) -> None:
+        """Check integer actions and copy them into the int32 buffer `self._actions`."""
+        if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
+            raise ValueError(f"actions of shape {actions.shape} and dtype {actions.dtype} are not allowed: "
+                             f"use integers of shape ({self.num_envs},)")
+        if not actions.dtype.isnative:  # Numba takes native byte order only
+            actions = actions.astype(actions.dtype.newbyteorder("="))
+        n_actions = int(self.single_action_space.n)
+        bad = take_actions(actions, n_actions, self._actions)
+        if bad >= 0:
+            raise ValueError(f"action {int(actions[bad])} is not allowed: use 0..{n_actions - 1}")
+
+    def _take_box(self, actions: np.ndarray) -> None:
+        """Check float actions and copy them, clipped to the bounds, into the float32 buffer `self._actions`."""
+        shape = self._actions.shape
+        if actions.shape != shape or not np.issubdtype(actions.dtype, np.floating):
+            raise ValueError(f"actions of shape {actions.shape} and dtype {actions.dtype} are not allowed: "
+                             f"use floats of shape {shape}")
+        if actions.dtype not in (np.float32, np.float64) or not actions.dtype.isnative:
+            actions = actions.astype(np.float64)  # float16, longdouble, non-native order: Numba takes neither
+        bad = take_box_actions(actions, self._act_low, self._act_high, self._actions)
+        if bad >= 0:
+            i, k = divmod(bad, shape[1])
+            raise ValueError(f"action {float(actions[i, k])} (env {i}, dimension {k}) is not allowed: use finite "
+                             f"floats (values outside {self._bounds_text} are clipped to the bounds)")
+
+    def _episode_infos(self) -> dict:
         """Pre-reset obs and statistics of the episodes that ended this step (dense, masked by done)."""
-        infos = {
-            "final_obs": self._final_obs.copy(), "_final_obs": done,
-            "episode": {"r": self._ep[:, EP_RETURN].astype(np.float32),
-                        "l": self._ep[:, EP_LENGTH].astype(np.int64),
-                        "score": self._ep[:, EP_SCORE].astype(np.float32)},
-            "_episode": done,
-        }
-        self._ep[done] = 0.0
-        return infos
+        arrays = (self._final_obs, self._done, self._ep_r, self._ep_l, self._ep_score)
+        if self.copy:
+            arrays = tuple(a.copy() for a in arrays)
+        final_obs, done, r, length, score = arrays
+        return {"final_obs": final_obs, "_final_obs": done, "episode": {"r": r, "l": length, "score": score},
+                "_episode": done}
 
     def render(self):
         """RGB frame (H, W, 3) uint8 of env 0."""

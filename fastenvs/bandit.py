@@ -71,7 +71,7 @@ class Bandit(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, arms: int = 4, noise: float = 0.0,
-                 max_steps: int = 0, copy: bool = True):
+                 max_steps: int = 0, copy: bool = False):
         if not isinstance(arms, (int, np.integer)) or isinstance(arms, bool) or arms < 2:
             raise ValueError(f"arms={arms!r} is not allowed: use an integer >= 2")
         if (not isinstance(noise, (int, float, np.integer, np.floating)) or isinstance(noise, bool)

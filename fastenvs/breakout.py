@@ -385,7 +385,7 @@ def _step_all(actions, fs, st, obs, final_obs, rewards, terms, truncs, ep, rng, 
 class Breakout(FastVectorEnv):
     """Vectorized Breakout (see the module docstring for rules and observation layout)."""
 
-    def __init__(self, num_envs: int, seed: int = 0, max_steps: int = 27000, copy: bool = True):
+    def __init__(self, num_envs: int, seed: int = 0, max_steps: int = 27000, copy: bool = False):
         low = np.zeros(OBS_SIZE, dtype=np.float32)
         high = np.ones(OBS_SIZE, dtype=np.float32)
         low[4] = low[5] = -1.0

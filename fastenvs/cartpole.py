@@ -82,7 +82,7 @@ class CartPole(FastVectorEnv):
     on; `set_state(i, s)` overwrites env i's state (and its current obs) for tests and demos.
     """
 
-    def __init__(self, num_envs: int, seed: int = 0, max_steps: int = 500, copy: bool = True):
+    def __init__(self, num_envs: int, seed: int = 0, max_steps: int = 500, copy: bool = False):
         high = np.array([X_LIMIT * 2, np.inf, THETA_LIMIT * 2, np.inf], dtype=np.float32)
         super().__init__(num_envs, seed, spaces.Box(-high, high, dtype=np.float32), spaces.Discrete(2),
                          max_steps, copy)

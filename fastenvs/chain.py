@@ -74,7 +74,7 @@ class Chain(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, length: int = 64, small_reward: float = 0.01,
-                 max_steps: int | None = None, copy: bool = True):
+                 max_steps: int | None = None, copy: bool = False):
         if not isinstance(length, (int, np.integer)) or isinstance(length, bool) or length < 3:
             raise ValueError(f"length={length!r} is not allowed: use an integer >= 3 (states 0 .. length - 1)")
         if (not isinstance(small_reward, (int, float, np.integer, np.floating)) or isinstance(small_reward, bool)

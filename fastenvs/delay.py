@@ -73,7 +73,7 @@ class Delay(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, delay: int = 50, max_steps: int = 0,
-                 copy: bool = True):
+                 copy: bool = False):
         if not isinstance(delay, (int, np.integer)) or isinstance(delay, bool) or delay < 1:
             raise ValueError(f"delay={delay!r} is not allowed: use an integer >= 1 (the episode length)")
         self.delay = int(delay)

@@ -175,7 +175,7 @@ class Pong(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, frameskip: int = 4, win_score: int = 21,
-                 max_steps: int = 27000, copy: bool = True):
+                 max_steps: int = 27000, copy: bool = False):
         if not isinstance(frameskip, (int, np.integer)) or isinstance(frameskip, bool) or frameskip < 1:
             raise ValueError(f"frameskip={frameskip!r} is not allowed: use an integer >= 1")
         if not isinstance(win_score, (int, np.integer)) or isinstance(win_score, bool) or win_score < 1:

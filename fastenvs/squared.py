@@ -106,7 +106,7 @@ class Squared(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, size: int = 11, time_limit: int | None = None,
-                 max_steps: int = 0, copy: bool = True):
+                 max_steps: int = 0, copy: bool = False):
         if not _is_int(size) or size < 2:
             raise ValueError(f"size={size!r} is not allowed: use an integer >= 2")
         size = int(size)

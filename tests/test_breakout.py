@@ -279,6 +279,8 @@ def test_truncation_at_max_steps():
 
 
 def test_fuzz_invariants_and_random_score():
+    """1024 envs x 1000 random steps: bounds, score and bricks against the previous obs (a copy: the
+    step overwrites the returned obs buffer), episode bookkeeping, the random-policy score."""
     n, steps = 1024, 1000
     env = make(n, seed=11, max_steps=0)
     space = env.single_observation_space
@@ -290,7 +292,7 @@ def test_fuzz_invariants_and_random_score():
     length = np.zeros(n, dtype=np.int64)
     ep_scores, ep_lengths = [], []
     for t in range(steps):
-        prev = obs
+        prev = obs.copy()  # the step overwrites the returned obs buffer in place
         obs, r, term, trunc, infos = env.step(actions[t])
         done = term | trunc
         assert not trunc.any()
@@ -339,7 +341,8 @@ def test_fuzz_invariants_and_random_score():
 
 
 def test_no_tunnelling_fuzz_at_max_speed():
-    """Frame by frame, balls at 448 px/s in random directions among random bricks never enter one."""
+    """Frame by frame, balls at 448 px/s in random directions among random bricks never enter one.
+    The previous obs is copied: the step overwrites the returned obs buffer in place."""
     n, frames = 1024, 300
     env = make(n, seed=4, max_steps=0)
     env.reset()
@@ -358,7 +361,7 @@ def test_no_tunnelling_fuzz_at_max_speed():
     obs = o.copy()
     hits = 0
     for _ in range(frames):
-        prev = obs
+        prev = obs.copy()  # the step overwrites the returned obs buffer in place
         obs, r, term, trunc, infos = env.step(rng.integers(0, 3, size=n))
         done = term | trunc
         end = np.where(done[:, None], infos["final_obs"], obs) if done.any() else obs

@@ -72,3 +72,22 @@ SMALL = [
 def test_short_run_learns_small_env(script, env, flags, to_beat, tmp_path):
     last = train(script, env, tmp_path, "--num-envs", "64", "--num-steps", "64", "--total-timesteps", "98304", *flags)
     assert last["episode_score"] > to_beat, last
+
+
+@pytest.mark.parametrize("script, untruncated", [("ppo_gae.py", 1 / (1 - 0.99)), ("ppo_reward_horizon.py", 32.0)])
+def test_truncation_probe_values_the_untruncated_return(script, untruncated, tmp_path):
+    """noop pays 1 every step and is only ever cut by a 16-step time limit, with nothing in the obs to tell
+    time: handled right, every state is worth the untruncated return (sum_k 0.99^k = 100 for GAE, 32 summed
+    heads for the reward window); a truncation read as a termination would give about 8.5 for either.
+    The average-reward script is not probed here: with a constant reward its differential values are 0
+    whatever the truncations do (tests/test_glue.py checks its bootstrap inputs directly)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import evaluate
+    import torch
+
+    train(script, "noop", tmp_path, "--env-kwargs", "reward=1", "max_steps=16", "obs_dim=4", "--num-envs", "64",
+          "--num-steps", "64", "--total-timesteps", "196608", "--save-model")
+    _, _, agent, _ = evaluate.load(str(tmp_path / "agent.pt"))
+    with torch.no_grad():
+        value = agent.get_value(torch.zeros(1, 4)).sum().item()
+    assert abs(value - untruncated) < 0.1 * untruncated, value

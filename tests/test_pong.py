@@ -104,6 +104,8 @@ def check_step(prev, obs, rew, term, trunc, infos, win=21):
 
 
 def test_autoreset_and_episode_stats():
+    """Episode statistics against sums kept here; the previous obs is a copy because the step
+    overwrites the returned obs buffer in place."""
     n, steps = 64, 1500
     env = Pong(n, seed=7, win_score=5, max_steps=400)
     obs, _ = env.reset()
@@ -115,7 +117,7 @@ def test_autoreset_and_episode_stats():
     good = np.arange(n) % 2 == 0  # half the envs track the ball, so rallies get long and games time out
     for _ in range(steps):
         actions = np.where(good, tracker(obs), random_actions(rng, n))
-        prev = obs
+        prev = obs.copy()  # the step overwrites the returned obs buffer in place
         obs, rew, term, trunc, infos = env.step(actions)
         gain, _, done = check_step(prev, obs, rew, term, trunc, infos, win=5)
         ret += rew

@@ -92,8 +92,11 @@ def test_envs_md_parser_on_a_synthetic_page(tmp_path):
 
 def test_suite_selection_errors_are_clear():
     scores = study.parse_env_scores()
-    suite = [n for n in study.fastenvs.names() if n in scores]
+    suite = [n for n in study.fastenvs.names() if n in scores and n not in study.NOT_IN_SUITE]
     assert study.select_envs(None, "quick", scores) == [n for n in suite if n in study.BUDGETS["quick"]]
+    assert "target" in scores and "target" not in study.select_envs(None, "full", scores)
+    with pytest.raises(study.UserError, match="'target' is not part of the suite"):
+        study.select_envs("target", "quick", scores)
     with pytest.raises(study.UserError, match="unknown env 'nope'"):
         study.select_envs("nope", "quick", scores)
     with pytest.raises(study.UserError, match="'noop' has no random-policy score and maximum score"):

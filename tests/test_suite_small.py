@@ -1,4 +1,4 @@
-"""Tests of the four small envs (bandit, squared, delay, chain): shapes, options, scores,
+"""Tests of the five small envs (bandit, squared, delay, chain, target): shapes, options, scores,
 rules fuzzed over a million random steps each, and scripted optimal policies."""
 
 import numpy as np
@@ -10,23 +10,30 @@ from fastenvs.bandit import Bandit
 from fastenvs.chain import Chain
 from fastenvs.delay import Delay
 from fastenvs.squared import Squared
+from fastenvs.target import Target
 
-# name -> (class, obs size, number of actions) with default options
-SPECS = {"bandit": (Bandit, 4, 4), "squared": (Squared, 5, 5), "delay": (Delay, 5, 2), "chain": (Chain, 9, 2)}
+# name -> (class, obs size, single action space) with default options
+SPECS = {"bandit": (Bandit, 4, spaces.Discrete(4)), "squared": (Squared, 5, spaces.Discrete(5)),
+         "delay": (Delay, 5, spaces.Discrete(2)), "chain": (Chain, 9, spaces.Discrete(2)),
+         "target": (Target, 1, spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32))}
 FUZZ_ENVS, FUZZ_STEPS = 1024, 1000  # >= 1M random steps per env
 
 
 def random_actions(rng, env):
-    return rng.integers(0, env.single_action_space.n, size=env.num_envs)
+    """Uniform actions of the env's space: integers, or float32 rows (num_envs, dim) for a Box."""
+    space = env.single_action_space
+    if isinstance(space, spaces.Box):
+        return rng.uniform(space.low, space.high, size=(env.num_envs, *space.shape)).astype(np.float32)
+    return rng.integers(0, space.n, size=env.num_envs)
 
 
 # --- API (the generic contract is in test_fastenvs_api.py) -----------------------------------------
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_default_shapes(name):
-    cls, d, n = SPECS[name]
+    cls, d, space = SPECS[name]
     env = fastenvs.make(name, 8, seed=3)
     assert isinstance(env, cls)
-    assert env.single_observation_space.shape == (d,) and env.single_action_space == spaces.Discrete(n)
+    assert env.single_observation_space.shape == (d,) and env.single_action_space == space
 
 
 @pytest.mark.parametrize("cls, kwargs, match", [
@@ -42,6 +49,9 @@ def test_default_shapes(name):
     (Chain, {"small_reward": 1.0}, r"small_reward=1.0 is not allowed: use a number in \[0, 1\)"),
     (Chain, {"max_steps": -1}, "max_steps=-1 is not allowed"),
     (Delay, {"seed": 1.5}, "seed=1.5"),
+    (Target, {"dim": 0}, "dim=0 is not allowed: use an integer >= 1"),
+    (Target, {"dim": 1.0}, "dim=1.0"),
+    (Target, {"max_steps": -2}, "max_steps=-2 is not allowed"),
 ])
 def test_bad_options_raise_one_clear_line(cls, kwargs, match):
     with pytest.raises(ValueError, match=match) as err:
@@ -50,7 +60,8 @@ def test_bad_options_raise_one_clear_line(cls, kwargs, match):
 
 
 @pytest.mark.parametrize("name, kwargs", [("bandit", {}), ("bandit", {"noise": 0.5}), ("squared", {}),
-                                          ("delay", {"delay": 9}), ("chain", {"length": 6})])
+                                          ("delay", {"delay": 9}), ("chain", {"length": 6}), ("target", {}),
+                                          ("target", {"dim": 3})])
 def test_episode_score(name, kwargs):
     """The score is the return, except under bandit noise where it is the noiseless hit (0 or 1)."""
     env = SPECS[name][0](64, seed=2, **kwargs)
@@ -105,6 +116,46 @@ def test_bandit_noise_and_optimal_policy():
     for _ in range(100):
         obs, rew, *_ = env.step(obs.argmax(1))
         np.testing.assert_array_equal(rew, 1.0)
+
+
+# --- target --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dim", [1, 3])
+def test_target_fuzz(dim):
+    """Targets uniform on [-1, 1) per entry, reward -mean((clip(a) - x)^2), every episode one step; the
+    random policy averages -2/3. Actions are drawn from [-1.5, 1.5] so that a share is clipped."""
+    env = Target(FUZZ_ENVS, seed=5, dim=dim, copy=False)
+    rng = np.random.default_rng(5)
+    obs, _ = env.reset()
+    xs, random_rewards = [], 0.0
+    for _ in range(FUZZ_STEPS // dim):
+        x = obs.copy()
+        assert ((x >= -1.0) & (x < 1.0)).all()
+        xs.append(x[::5].ravel())
+        a = rng.uniform(-1.5, 1.5, size=(FUZZ_ENVS, dim)).astype(np.float32)
+        obs, rew, term, trunc, infos = env.step(a)
+        want = -((np.clip(a, -1.0, 1.0).astype(np.float64) - x) ** 2).mean(1)
+        np.testing.assert_allclose(rew, want, rtol=1e-6, atol=1e-6)
+        assert term.all() and not trunc.any()
+        np.testing.assert_array_equal(infos["final_obs"], x)
+        np.testing.assert_array_equal(infos["episode"]["l"], 1)
+        np.testing.assert_array_equal(infos["episode"]["score"], rew)
+        u = rng.uniform(-1.0, 1.0, size=(FUZZ_ENVS, dim)).astype(np.float32)  # the random policy's score
+        random_rewards += -((u - obs) ** 2).mean()
+    xs = np.concatenate(xs)
+    hist = np.histogram(xs, bins=8, range=(-1.0, 1.0))[0] / len(xs)
+    assert np.abs(hist - 1 / 8).max() < 0.005 and abs(xs.mean()) < 0.01
+    assert abs(random_rewards / (FUZZ_STEPS // dim) + 2 / 3) < 0.01
+
+
+def test_target_optimal_policy_scores_zero():
+    env = Target(256, seed=6, dim=2)
+    obs, _ = env.reset()
+    for _ in range(100):
+        obs, rew, term, trunc, infos = env.step(obs.copy())  # a copy: step overwrites obs in place
+        np.testing.assert_array_equal(rew, 0.0)
+        np.testing.assert_array_equal(infos["episode"]["score"], 0.0)
+    obs, rew, *_ = env.step(np.where(obs > 0, -1.0, 1.0).astype(np.float32))  # the far bound: worst case
+    assert ((rew <= -1.0) & (rew >= -4.0)).all()  # |a - x| = 1 + |x| in every dimension
 
 
 # --- squared -------------------------------------------------------------------------------------
