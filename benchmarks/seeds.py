@@ -2,12 +2,14 @@
 
     python benchmarks/seeds.py --grid value-clip --seeds 3 --parallel 2           # run what is missing, then report
     python benchmarks/seeds.py --grid value-clip --seeds 3 --report-only          # report what is there
+    python benchmarks/seeds.py --grid breakout-20m --seeds 5 --report-only --plot docs/results/breakout_20m.png
 
 Each run is one call of a script's own CLI with `--threads 1` (several side by side on one machine),
 writing runs/seeds/<grid>/<variant>/seed<k>/metrics.jsonl; a run whose metrics reached its budget
 is not repeated. The report gives, per variant, the score at each checkpoint for every run (the mean
 raw score of the last 100 episodes at the first iteration at or past the step), the mean and the
-IQM over seeds with 95% percentile-bootstrap CIs, and the fraction of runs above `--wall` points.
+IQM over seeds with 95% percentile-bootstrap CIs, and the fraction of runs above `--wall` points;
+`--plot` draws each variant's mean curve over seeds with a band from the lowest to the highest run.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "seeds"), help="results directory")
     p.add_argument("--report-only", action="store_true", help="run nothing, report what is there")
     p.add_argument("--wall", type=float, default=400.0, help="report the fraction of runs above this score")
+    p.add_argument("--plot", help="also save the curves (mean over seeds, band = min to max) to this PNG")
     args = p.parse_args(argv)
     env, budget, checkpoints, variants = GRIDS[args.grid]
 
@@ -118,6 +121,35 @@ def main(argv=None):
             per_seed = ", ".join("-" if x is None else f"{x:.1f}" for x in scores)
             print(f"| {variant} | {step / 1e6:.2f}M | {per_seed} | {done.mean():.1f} [{lo:.1f}, {hi:.1f}] | "
                   f"{iqm(done):.1f} [{ilo:.1f}, {ihi:.1f}] | {np.mean(done > args.wall):.0%} |")
+    if args.plot:
+        plot(args, env, variants, runs)
+
+
+def plot(args, env, variants, runs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=90)
+    for variant in variants:
+        curves = [read(d) for v, _, d in runs if v == variant]
+        curves = [[(r["global_step"], r["episode_score"]) for r in rows if r["episode_score"] is not None]
+                  for rows in curves if rows]
+        if not curves:
+            continue
+        n = min(len(c) for c in curves)  # runs of one grid share the batch, so rows line up by index
+        steps = np.array([x for x, _ in curves[0][:n]]) / 1e6
+        scores = np.array([[y for _, y in c[:n]] for c in curves])
+        line, = ax.plot(steps, scores.mean(0), label=f"{variant} ({len(curves)} seeds)")
+        ax.fill_between(steps, scores.min(0), scores.max(0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("env steps (M)")
+    ax.set_ylabel(f"{env} score (last 100 episodes)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.plot)
+    print(f"\ncurves: {args.plot}")
 
 
 if __name__ == "__main__":
