@@ -1,5 +1,8 @@
 """Mean score and length of episodes played by a uniformly random policy, for any fastenvs env.
 
+Uniformly random: each action of a Discrete space equally likely; for a Box, each dimension uniform
+between its bounds.
+
     python benchmarks/random_score.py breakout --episodes 5000 --num-envs 1024 --seed 0
 
 Each env's first ceil(episodes / num_envs) episodes are counted (and only those), so long episodes
@@ -34,7 +37,10 @@ def random_policy_stats(name: str, episodes: int = 5000, num_envs: int = 1024, s
     while counted.min() < per_env:
         if steps * num_envs >= max_agent_steps:
             raise RuntimeError(f"fewer than {per_env} episodes per env after {steps} steps")
-        actions = rng.integers(0, space.n, size=num_envs)
+        if hasattr(space, "n"):  # Discrete
+            actions = rng.integers(0, space.n, size=num_envs)
+        else:  # 1-D Box: uniform between the bounds, float32 as the env's buffer
+            actions = rng.uniform(space.low, space.high, size=(num_envs, *space.shape)).astype(np.float32)
         _, _, _, _, infos = envs.step(actions)
         steps += 1
         if "episode" in infos:

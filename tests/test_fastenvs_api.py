@@ -241,12 +241,14 @@ def test_final_obs_is_the_obs_the_time_limit_cut_off(name):
 # --- Box actions ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", box_names())
 @pytest.mark.parametrize("bad, match", [
-    (lambda n, d: np.zeros(n, dtype=np.float32), r"actions of shape \(5,\) and dtype float32 are not allowed: use floats of shape \(5, \d+\)"),
+    (lambda n, d: np.zeros(n, dtype=np.float32),
+     r"actions of shape \(5,\) and dtype float32 are not allowed: use floats of shape \(5, \d+\)"),
     (lambda n, d: np.zeros((n - 1, d), dtype=np.float32), r"shape \(4, \d+\) .* not allowed"),
     (lambda n, d: np.zeros((n, d + 1), dtype=np.float32), r"shape \(5, \d+\) .* not allowed"),
     (lambda n, d: np.zeros((n, d), dtype=np.int64), "dtype int64 are not allowed: use floats"),
     (lambda n, d: np.zeros((n, d), dtype=np.bool_), "dtype bool are not allowed"),
-    (lambda n, d: np.array([[0.0] * d] * (n - 1) + [[np.nan] * d]), r"action nan \(env 4, dimension 0\) is not allowed: use finite"),
+    (lambda n, d: np.array([[0.0] * d] * (n - 1) + [[np.nan] * d]),
+     r"action nan \(env 4, dimension 0\) is not allowed: use finite"),
     (lambda n, d: np.full((n, d), -np.inf, dtype=np.float32), r"action -inf \(env 0, dimension 0\) is not allowed"),
     (lambda n, d: [[0.0] * d] * (n - 1) + [[np.inf] * d], r"action inf \(env 4"),
 ])

@@ -1,5 +1,6 @@
 """Short training runs must clearly beat the uniformly random policy: every script on Breakout with its
-defaults, and on the cheap suite envs (bandit, squared, delay, cartpole) with a small batch."""
+defaults, on the cheap suite envs (bandit, squared, delay, cartpole) with a small batch, and on the
+continuous-action `target`."""
 
 import json
 import os
@@ -72,6 +73,18 @@ SMALL = [
 def test_short_run_learns_small_env(script, env, flags, to_beat, tmp_path):
     last = train(script, env, tmp_path, "--num-envs", "64", "--num-steps", "64", "--total-timesteps", "98304", *flags)
     assert last["episode_score"] > to_beat, last
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_short_run_learns_continuous_target(script, tmp_path):
+    """The Box-action path (diagonal Gaussian, obs normalisation, reward std-scaling) on `target`: random
+    -2/3, maximum 0. Its score is about minus the policy's variance once the mean tracks x, and the
+    log-std moves by at most about the learning rate per Adam step, so a higher rate than the default
+    (3e-3, not 1e-3) makes 32 iterations enough. Seeds 1-7 end at -0.023 to -0.040 in each script."""
+    last = train(script, "target", tmp_path, "--num-envs", "64", "--num-steps", "16", "--total-timesteps", "32768",
+                 "--learning-rate", "0.003")
+    assert last["global_step"] == 32768
+    assert last["episode_score"] > -0.1, last
 
 
 @pytest.mark.parametrize("script, untruncated", [("ppo_gae.py", 1 / (1 - 0.99)), ("ppo_reward_horizon.py", 32.0)])
