@@ -3,11 +3,13 @@
     python benchmarks/concurrency.py                          # ppo_gae.py on breakout, 2 runs side by side
     python benchmarks/concurrency.py --script ppo_reward_horizon.py --iterations 30 --repeats 3
 
-For each setting (the default of all cores, then `--threads 1`) it runs the script alone, then
-`--runs` copies at once (seeds 1..k), each for `--iterations` iterations with the default batch, and
-measures each run's training rate after its warm-up iterations (steps between the warm-up's last
-metrics row and the final one, over the time between them). Reported: the median over `--repeats`
-of each run's rate side by side as a fraction of the rate alone. Run it on an otherwise idle machine.
+It runs the script alone with its default threads (all cores), alone with `--threads 1`, and
+`--runs` copies at once with `--threads 1` each (seeds 1..k), each for `--iterations` iterations with
+the default batch, and measures each run's training rate after its warm-up iterations (steps between
+the warm-up's last metrics row and the final one, over the time between them). Reported: the median
+over `--repeats` of each rate, and its fraction of the default run's rate alone. (Two default runs
+side by side are not timed: their spinning thread pools can slow each by two orders of magnitude,
+docs/index.md.) Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -55,17 +57,15 @@ def main(argv=None):
     args = p.parse_args(argv)
     print(f"{args.script} on {args.env}, {args.iterations} iterations of {BATCH} steps ({args.warmup} not timed), "
           f"{os.cpu_count()} cores, median of {args.repeats} repeats")
-    print(f"\n| threads per run | alone, steps/s | each of {args.runs} side by side, steps/s | side by side / alone "
-          f"| side by side / a default run alone |")
-    print("|---|---:|---:|---:|---:|")
+    print(f"\n| run | steps/s (each) | / a default run alone |")
+    print("|---|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
-        reference = None
-        for threads in ("all", "1"):
-            alone = statistics.median(launch(args, threads, 1, tmp)[0] for _ in range(args.repeats))
-            side = statistics.median(x for _ in range(args.repeats) for x in launch(args, threads, args.runs, tmp))
-            reference = reference or alone
-            label = "`--threads 1`" if threads == "1" else "default (all cores)"
-            print(f"| {label} | {alone:,.0f} | {side:,.0f} | {side / alone:.2f} | {side / reference:.2f} |", flush=True)
+        alone = statistics.median(launch(args, "all", 1, tmp)[0] for _ in range(args.repeats))
+        one = statistics.median(launch(args, "1", 1, tmp)[0] for _ in range(args.repeats))
+        side = statistics.median(x for _ in range(args.repeats) for x in launch(args, "1", args.runs, tmp))
+        for label, x in [("default (all cores), alone", alone), ("`--threads 1`, alone", one),
+                         (f"`--threads 1`, {args.runs} side by side", side)]:
+            print(f"| {label} | {x:,.0f} | {x / alone:.2f} |", flush=True)
 
 if __name__ == "__main__":
     main()
