@@ -123,11 +123,9 @@ def check_args(args: Args):
     for name in ["learning_rate", "max_grad_norm"]:
         if not getattr(args, name) > 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number > 0")
-    for name in ["clip_coef", "ent_coef", "vf_coef"] + (["reward_clip"] if args.reward_clip is not None else []):
+    for name in ["clip_coef", "ent_coef", "vf_coef", "threads"] + (["reward_clip"] if args.reward_clip is not None else []):
         if not getattr(args, name) >= 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number >= 0")
-    if args.threads < 0:
-        fail(f"--threads={args.threads} is not allowed: use an integer >= 1, or 0 for all cores")
     if args.target_kl is not None and not args.target_kl > 0:
         fail(f"--target-kl={args.target_kl} is not allowed: use a number > 0 or None")
     batch = args.num_envs * args.num_steps
@@ -165,14 +163,6 @@ def parse_env_kwargs(items: tuple[str, ...]) -> dict:
     return kwargs
 
 
-def need(module: str, extra: str, env_id: str):
-    """Import an optional family's package only when one of its envs is asked for."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        fail(f"--env {env_id} needs the {extra} extra: pip install -e '.[{extra}]'")
-
-
 def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = None, vector_mode: str = "sync"):
     """A vector env with same-step autoreset and episode statistics, from fastenvs or Gymnasium."""
     env_kwargs, wrappers = dict(env_kwargs or {}), []
@@ -181,10 +171,14 @@ def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = No
             return fastenvs.make(env_id, num_envs=num_envs, seed=seed, **env_kwargs)
         except ValueError as e:
             fail(str(e))
-    if env_id.startswith("MinAtar/") and env_id not in gym.registry:
-        need("minatar.gym", "minatar", env_id).register_envs()
+    for prefix, module, extra in [("MinAtar/", "minatar.gym", "minatar"), ("ALE/", "ale_py", "atari")]:
+        try:  # an optional family's package is imported only when one of its envs is asked for
+            family = importlib.import_module(module) if env_id.startswith(prefix) else None
+        except ImportError:
+            fail(f"--env {env_id} needs the {extra} extra: pip install -e '.[{extra}]'")
+        if prefix == "MinAtar/" and family and env_id not in gym.registry:
+            family.register_envs()
     if env_id.startswith("ALE/"):
-        gym.register_envs(need("ale_py", "atari", env_id))
         # the standard preprocessing (Machado et al. 2018): whole games, raw score, frames skipped by the wrapper
         env_kwargs.setdefault("frameskip", 1)
         wrappers = [lambda e: gym.wrappers.AtariPreprocessing(e, noop_max=30, frame_skip=4, screen_size=84),
@@ -349,6 +343,8 @@ def main():
     # are scaled by 1/255 in the agent. Rewards: a running std of the reward itself, never of a discounted
     # return, so the reward-horizon script sees no discount through the back door.
     continuous, flat = agent.continuous, len(obs_space.shape) == 1
+    if args.norm_obs == "on" and not flat:
+        fail(f"--norm-obs on is not allowed with image observations {obs_space.shape}: use auto or off (the agent scales images)")
     obs_rms = RunningMeanStd(obs_space.shape) if args.norm_obs == "on" or (args.norm_obs == "auto" and flat and continuous) else None
     reward_rms = RunningMeanStd() if args.reward_scale == "std" or (args.reward_scale == "auto" and continuous) else None
     reward_clip = args.reward_clip if args.reward_clip is not None else (10.0 if continuous else 1.0)

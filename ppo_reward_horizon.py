@@ -3,9 +3,10 @@
 
     python ppo_reward_horizon.py --env breakout
 
-Head k of the critic predicts u_k(s_t) ~ E[r_{t+k} | s_t] for k = 0..H-1. The advantage is the sum
-over the window of observed minus predicted reward, A_t = sum_k (r_{t+k} - u_k(s_t)), an H-step
-truncated Monte-Carlo advantage (`kernels.reward_horizon` handles episode ends and the segment end).
+Head k of the critic predicts u_k(s_t) ~ E[r_{t+k} | s_t] for k = 0..H-1 (--bins geometric: head i the
+reward summed over steps e_i..e_(i+1)-1, widths 1, 1, 2, 4, ...). The advantage is the sum over the window
+of observed minus predicted reward, A_t = sum_k (r_{t+k} - u_k(s_t)), an H-step truncated Monte-Carlo
+advantage (`kernels.reward_bins` handles episode ends and the segment end; --head-weighting can cut it).
 Everything outside the `# >>> variant` fences is the same text in ppo_gae.py,
 ppo_reward_horizon.py and ppo_avg_reward.py, so `diff` between two scripts shows only the method.
 """
@@ -98,8 +99,12 @@ class Args:
     # >>> variant: hyperparameters of the advantage estimator
     horizon: int = 32
     """H: how many steps ahead the critic's heads predict reward (the window of the advantage)"""
-    head_weighting: Literal["uniform", "precision"] = "uniform"
-    """uniform: every head counts 1; precision: heads weighted by 1 / (moving variance of their residual)"""
+    bins: Literal["unit", "geometric"] = "unit"
+    """unit: head k predicts the reward k steps ahead; geometric: head i the reward summed over bins of widths 1, 1, 2, 4, ... up to H"""
+    head_weighting: Literal["uniform", "precision", "adaptive", "adaptive-precision"] = "uniform"
+    """uniform: every head counts 1; precision: 1 / (moving variance of its per-step residual); adaptive: cut the window (see --cut-fraction)"""
+    cut_fraction: float = 1.0
+    """adaptive: the window ends at the first bin from step 8 on whose residual std > this x reward std x sqrt(bin width)"""
     head_var_step_size: float = 0.1
     """step size of the moving average of each head's squared residual (measured without gradients)"""
     precision_floor: float = 0.1
@@ -120,11 +125,9 @@ def check_args(args: Args):
     for name in ["learning_rate", "max_grad_norm"]:
         if not getattr(args, name) > 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number > 0")
-    for name in ["clip_coef", "ent_coef", "vf_coef"] + (["reward_clip"] if args.reward_clip is not None else []):
+    for name in ["clip_coef", "ent_coef", "vf_coef", "threads"] + (["reward_clip"] if args.reward_clip is not None else []):
         if not getattr(args, name) >= 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number >= 0")
-    if args.threads < 0:
-        fail(f"--threads={args.threads} is not allowed: use an integer >= 1, or 0 for all cores")
     if args.target_kl is not None and not args.target_kl > 0:
         fail(f"--target-kl={args.target_kl} is not allowed: use a number > 0 or None")
     batch = args.num_envs * args.num_steps
@@ -143,6 +146,8 @@ def check_args(args: Args):
     for name in ["head_var_step_size", "precision_floor"]:
         if not 0.0 < getattr(args, name) <= 1.0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number in (0, 1]")
+    if not args.cut_fraction > 0:
+        fail(f"--cut-fraction={args.cut_fraction} is not allowed: use a number > 0")
     # <<< variant
 
 
@@ -160,14 +165,6 @@ def parse_env_kwargs(items: tuple[str, ...]) -> dict:
     return kwargs
 
 
-def need(module: str, extra: str, env_id: str):
-    """Import an optional family's package only when one of its envs is asked for."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        fail(f"--env {env_id} needs the {extra} extra: pip install -e '.[{extra}]'")
-
-
 def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = None, vector_mode: str = "sync"):
     """A vector env with same-step autoreset and episode statistics, from fastenvs or Gymnasium."""
     env_kwargs, wrappers = dict(env_kwargs or {}), []
@@ -176,10 +173,14 @@ def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = No
             return fastenvs.make(env_id, num_envs=num_envs, seed=seed, **env_kwargs)
         except ValueError as e:
             fail(str(e))
-    if env_id.startswith("MinAtar/") and env_id not in gym.registry:
-        need("minatar.gym", "minatar", env_id).register_envs()
+    for prefix, module, extra in [("MinAtar/", "minatar.gym", "minatar"), ("ALE/", "ale_py", "atari")]:
+        try:  # an optional family's package is imported only when one of its envs is asked for
+            family = importlib.import_module(module) if env_id.startswith(prefix) else None
+        except ImportError:
+            fail(f"--env {env_id} needs the {extra} extra: pip install -e '.[{extra}]'")
+        if prefix == "MinAtar/" and family and env_id not in gym.registry:
+            family.register_envs()
     if env_id.startswith("ALE/"):
-        gym.register_envs(need("ale_py", "atari", env_id))
         # the standard preprocessing (Machado et al. 2018): whole games, raw score, frames skipped by the wrapper
         env_kwargs.setdefault("frameskip", 1)
         wrappers = [lambda e: gym.wrappers.AtariPreprocessing(e, noop_max=30, frame_skip=4, screen_size=84),
@@ -250,7 +251,7 @@ class Agent(nn.Module):
         super().__init__()
         hidden, shape = args.hidden_size, obs_space.shape
         # >>> variant: what the critic predicts
-        self.critic_outputs = args.horizon  # head k: the reward k steps ahead
+        self.critic_outputs = len(bin_edges(args)) - 1  # head i: the reward summed over bin i
         # <<< variant
         self.continuous = isinstance(action_space, gym.spaces.Box)
         num_out = action_space.shape[0] if self.continuous else int(action_space.n)
@@ -314,6 +315,22 @@ def precision_weights(head_var: np.ndarray, floor: float) -> np.ndarray:
     var = np.maximum(head_var, floor * head_var.mean() + 1e-12)
     weights = 1.0 / var
     return (weights * len(weights) / weights.sum()).astype(np.float32)
+
+
+def bin_edges(args: Args) -> np.ndarray:
+    return (kernels.geometric_edges if args.bins == "geometric" else kernels.unit_edges)(args.horizon)
+
+
+MIN_WINDOW = 8  # steps the adaptive cut always keeps: the near rewards every env's credit needs
+
+
+def adaptive_cut(head_var, reward_var: float, edges, fraction: float) -> np.ndarray:
+    """Weights 1 up to the first bin starting at step >= MIN_WINDOW whose residual std exceeds fraction x
+    reward std x sqrt(width), 0 from it on. A bin sums `width` steps, so a critic no better than noise
+    leaves a residual about sqrt(width) per-step reward stds wide."""
+    widths = np.diff(edges)
+    over = (np.sqrt(head_var) > fraction * np.sqrt(reward_var * widths)) & (edges[:-1] >= MIN_WINDOW)
+    return (np.arange(len(widths)) < (np.argmax(over) if over.any() else len(widths))).astype(np.float32)
 # <<< variant
 
 
@@ -351,6 +368,8 @@ def main():
     # are scaled by 1/255 in the agent. Rewards: a running std of the reward itself, never of a discounted
     # return, so the reward-horizon script sees no discount through the back door.
     continuous, flat = agent.continuous, len(obs_space.shape) == 1
+    if args.norm_obs == "on" and not flat:
+        fail(f"--norm-obs on is not allowed with image observations {obs_space.shape}: use auto or off (the agent scales images)")
     obs_rms = RunningMeanStd(obs_space.shape) if args.norm_obs == "on" or (args.norm_obs == "auto" and flat and continuous) else None
     reward_rms = RunningMeanStd() if args.reward_scale == "std" or (args.reward_scale == "auto" and continuous) else None
     reward_clip = args.reward_clip if args.reward_clip is not None else (10.0 if continuous else 1.0)
@@ -369,7 +388,8 @@ def main():
     terminated = np.zeros((args.num_steps, args.num_envs), dtype=np.bool_)
     truncated = np.zeros((args.num_steps, args.num_envs), dtype=np.bool_)
     # >>> variant: state the estimator carries across iterations
-    head_var = None  # moving variance of each head's residual
+    head_var = reward_var = None  # moving variances of each head's residual and of the per-step reward
+    edges = bin_edges(args)
     # <<< variant
 
     recent_returns, recent_scores, recent_lengths = deque(maxlen=100), deque(maxlen=100), deque(maxlen=100)
@@ -429,12 +449,17 @@ def main():
             bootstrap = agent.get_value(next_obs)
         values_np, final_np, bootstrap_np = values.cpu().numpy(), final_values.cpu().numpy(), bootstrap.cpu().numpy()
         # >>> variant: advantage estimation
-        targets, mask, advantages = kernels.reward_horizon(rewards, terminated, truncated, values_np, bootstrap_np,
-                                                           final_np)
+        targets, mask, advantages = kernels.reward_bins(rewards, terminated, truncated, values_np, bootstrap_np,
+                                                        final_np, edges)
         head_var = update_head_var(head_var, targets, values_np, mask, args.head_var_step_size)
+        batch_var = float(np.var(rewards, dtype=np.float64))  # the reward as learnt from: scaled, clipped
+        reward_var = batch_var if reward_var is None else reward_var + args.head_var_step_size * (batch_var - reward_var)
         head_weights = np.ones(W, dtype=np.float32)
-        if args.head_weighting == "precision":
-            head_weights = precision_weights(head_var, args.precision_floor)
+        if args.head_weighting.endswith("precision"):  # per step, so equal noise per step gives uniform weights
+            head_weights = precision_weights(head_var / np.diff(edges), args.precision_floor)
+        if args.head_weighting.startswith("adaptive"):
+            head_weights = head_weights * adaptive_cut(head_var, reward_var, edges, args.cut_fraction)
+        if args.head_weighting != "uniform":
             advantages = (mask * (targets - values_np) * head_weights).sum(-1)
         valid = mask.astype(bool)
         variant_metrics = {
@@ -443,6 +468,7 @@ def main():
             "explained_variance_last_head": explained_variance(values_np[..., -1][valid[..., -1]],
                                                                targets[..., -1][valid[..., -1]]),
             "masked_fraction": float(1.0 - mask.mean()), "min_head_weight": float(head_weights.min()),
+            "effective_window": int(edges[np.flatnonzero(head_weights)[-1] + 1]), "reward_std": float(np.sqrt(reward_var)),
             "head_weights": np.round(head_weights, 4).tolist(), "head_residual_std": np.round(np.sqrt(head_var), 4).tolist(),
         }
         # <<< variant

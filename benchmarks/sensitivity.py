@@ -5,6 +5,7 @@
     python benchmarks/sensitivity.py --dry-run                # the commands, and what is done already
     python benchmarks/sensitivity.py --report-only            # report the finished runs only
     python benchmarks/sensitivity.py --variants gae --envs breakout --settings gamma0.99_lambda0.95
+    python benchmarks/sensitivity.py --grid long              # long windows: reward bins, the adaptive cut
 
 The grids (every other hyperparameter stays at the script's default):
   ppo_gae.py             --gamma {0.9, 0.95, 0.99, 0.995, 0.999} x --gae-lambda {0.5, 0.8, 0.95, 1.0}   20 points
@@ -20,6 +21,16 @@ gives, per variant and env, the best grid point, the default's score and the gap
 what tuning that env would buy over the default, the cost a gamma/lambda-free method claims to
 remove. With the quick budgets the three default envs cost 34 settings x 2 seeds x 3.7M steps,
 about 250M env steps and 204 runs: roughly 2.5 hours on 2 cores.
+
+`--grid long` (issue 11) asks whether long windows cure the reward horizon's blindness past H. Envs
+squared and delay with L in {16, 50, 200} (`--env-kwargs delay=L`; on request: breakout, and delay200long,
+L = 200 with 4x the steps), 3 seeds,
+budgets in LONG_ENVS; reward horizon with fixed H in {8, 32, 64, 256}, geometric bins with H in
+{64, 256, 1024, 4096}, the adaptive cut on geometric H 1024 with c in {0.5, 1, 2}; GAE with gamma in
+{0.9, 0.99, 0.999} (lambda 0.95) on the delays. A window shorter than L cannot see delay's reward,
+so those points are not run ("blind" in the table). Runs go to runs/sensitivity/long/<script>/<env>/
+<setting>/seed<k>/; the report is the section between LONG_BEGIN and LONG_END of docs/sensitivity.md,
+which the default grid's report keeps.
 """
 
 from __future__ import annotations
@@ -69,6 +80,124 @@ class Setting:
 
     def is_default(self, script: str) -> bool:
         return dict(self.values) == DEFAULTS[script]
+
+
+# --grid long: {name: (fastenvs env, delay L or None, budget in iterations of study.BATCH)}
+LONG_ENVS = {"squared": ("squared", None, 16), "delay16": ("delay", 16, 16), "delay50": ("delay", 50, 32),
+             "delay200": ("delay", 200, 32), "delay200long": ("delay", 200, 128), "breakout": ("breakout", None, 48)}
+LONG_DEFAULT_ENVS = ("squared", "delay16", "delay50", "delay200")
+LONG_SEEDS = 3
+LONG_BEGIN, LONG_END = "<!-- long-horizon grid: benchmarks/sensitivity.py --grid long -->", "<!-- /long-horizon grid -->"
+
+
+def long_grid(script: str) -> list[Setting]:
+    if script == "ppo_gae":
+        return [Setting(f"gamma{g}_lambda0.95", (("gamma", g), ("gae_lambda", 0.95))) for g in (0.9, 0.99, 0.999)]
+    if script == "ppo_reward_horizon":
+        geo = (("bins", "geometric"),)
+        return ([Setting(f"H{h}", (("horizon", h),)) for h in (8, 32, 64, 256)]
+                + [Setting(f"geo_H{h}", (("horizon", h),) + geo) for h in (64, 256, 1024, 4096)]
+                + [Setting(f"adaptive_c{c:g}", (("horizon", 1024),) + geo + (("head_weighting", "adaptive"),
+                                                                                ("cut_fraction", c))) for c in (0.5, 1.0, 2.0)])
+    return []
+
+
+def blind(script: str, setting: Setting, long_env: str) -> bool:
+    """A reward-horizon window shorter than delay's L never sees the reward: the point is not run."""
+    L = LONG_ENVS[long_env][1]
+    return script == "ppo_reward_horizon" and L is not None and setting.get("horizon") < L
+
+
+def long_runs(variants, envs, seeds, out, extra=(), labels=None, scale=1.0) -> tuple[list[Run], dict]:
+    """The runs of --grid long (only the points in `labels` if given) and {run: (long env, setting)};
+    GAE runs on the delays only."""
+    runs, where = [], {}
+    for s in variants:
+        for env in envs:
+            base, L, iters = LONG_ENVS[env]
+            if s == "ppo_gae" and L is None:
+                continue
+            kw = ("--env-kwargs", f"delay={L}") if L else ()
+            for st in long_grid(s):
+                if blind(s, st, env) or (labels and st.label not in labels):
+                    continue
+                for seed in range(1, seeds + 1):
+                    run = Run(s, base, seed, study.scaled_budget(iters * study.BATCH, scale), os.path.join(out, s, env, st.label, f"seed{seed}"),
+                              kw + st.flags() + extra, f"{env} {st.label}")
+                    runs.append(run)
+                    where[run] = (env, st)
+    return runs, where
+
+
+def describe_long(st: Setting) -> str:
+    v = dict(st.values)
+    if "gamma" in v:
+        return f"GAE γ {v['gamma']:g}, λ 0.95"
+    if v.get("head_weighting") == "adaptive":
+        return f"adaptive cut c {v['cut_fraction']:g} (geometric, H {v['horizon']})"
+    return f"{'geometric bins' if 'bins' in v else 'unit heads'}, H {v['horizon']}"
+
+
+def long_report(runs, where, envs, env_scores, args, out, command) -> str:
+    """Write the --grid long section into <report dir>/sensitivity.md; return the path."""
+    scores = study.collect(runs, env_scores)
+    cells = {}  # (script, label, env) -> [normalized final scores]; effective windows alongside
+    windows = {}
+    for run, sc in scores.items():
+        env, st = where[run]
+        cells.setdefault((run.script, st.label, env), []).append(sc.final_norm)
+        w = [r["effective_window"] for r in study.read_metrics(run.run_dir) if "effective_window" in r]
+        if w and dict(st.values).get("head_weighting") == "adaptive":
+            windows.setdefault((st.label, env), []).append(float(np.mean(w)))
+    variants = sorted({r.script for r in runs}, key=study.SCRIPTS.index)
+    best = {(s, e): max((np.mean(v) for (s2, _, e2), v in cells.items() if s2 == s and e2 == e), default=math.nan)
+            for s in variants for e in envs}
+    lines = [LONG_BEGIN, "## Long windows: reward bins and the adaptive cut (issue 11)", "",
+             "Normalized final score, mean ± std over seeds (n < 3 is marked). *blind*: H < L, the window cannot "
+             "reach delay's reward, not run. *gap*: the mean over the envs of (best point of the same script on "
+             "that env − this point), on the envs this point ran on; the best is picked on the seeds it is scored "
+             "on, so read small gaps as none. Adaptive rows add the effective window (steps summed) averaged over "
+             "iterations and seeds. -: not run. What the numbers say, and the default chosen from them: "
+             "[reward_horizon.md](reward_horizon.md#measured-bins-and-the-cut-issue-11).", "",
+             "| setting | " + " | ".join(envs) + " | gap |", "|---|" + "---:|" * (len(envs) + 1)]
+    for s in variants:
+        for st in long_grid(s):
+            row, gaps = [], []
+            for e in envs:
+                v = cells.get((s, st.label, e))
+                if blind(s, st, e):
+                    row.append("*blind*")
+                elif s == "ppo_gae" and LONG_ENVS[e][1] is None or not v:
+                    row.append("-")
+                else:
+                    m, sd = study.mean_std(v)
+                    cell = study.fmt_ms(m, sd, 2) + (f" (n={len(v)})" if len(v) < args.seeds else "")
+                    if (st.label, e) in windows:
+                        cell += f", window {np.mean(windows[(st.label, e)]):.0f}"
+                    row.append(cell)
+                    gaps.append(best[(s, e)] - m)
+            gap = f"{np.mean(gaps):.3f}" if gaps else "-"
+            lines.append(f"| {describe_long(st)} | " + " | ".join(row) + f" | {gap} |")
+    budgets = ", ".join(f"{e} {LONG_ENVS[e][2] * study.BATCH:,}" for e in envs)
+    invocations = [i for i in study.read_invocations(out) if i.get("runs_executed")]
+    wall = sum(i.get("wall_s", 0.0) for i in invocations)
+    commands = list(dict.fromkeys(i["command"] for i in invocations)) or [command]
+    lines += ["", f"* Commands: {'; '.join(f'`{c}`' for c in commands)}", f"* {len(scores)} of {len(runs)} runs "
+              f"finished; seeds 1..{args.seeds}; wall time {study.fmt_duration(wall) if wall else 'not recorded'}",
+              f"* Budgets (env steps per run): {budgets}; every other hyperparameter at the script's default",
+              f"* Machine: {study.machine()}; one thread per run; report written {datetime.date.today().isoformat()}",
+              f"* Run directories: `{study.rel(out)}/<script>/<env>/<setting>/seed<k>/`", LONG_END]
+    return write_long_section("\n".join(lines), os.path.join(args.report_dir, "sensitivity.md"))
+
+
+def write_long_section(block: str, path: str) -> str:
+    """Replace the block between LONG_BEGIN and LONG_END of `path` (or append it), keeping the rest."""
+    text = open(path).read() if os.path.exists(path) else ""
+    head, _, rest = text.partition(LONG_BEGIN)
+    tail = rest.partition(LONG_END)[2] if rest else ""
+    with open(path, "w") as f:
+        f.write(head.rstrip("\n") + "\n\n" + block + "\n" + tail.lstrip("\n"))
+    return path
 
 
 def grid(script: str) -> list[Setting]:
@@ -285,8 +414,11 @@ def report(runs, settings, envs, env_scores, args, out, command) -> str:
               f"* Date: {study.run_dates(invocations)}report written {datetime.date.today().isoformat()}",
               f"* Run directories: `{study.rel(out)}/<script>/<env>/<setting>/seed<k>/`", ""]
     path = os.path.join(args.report_dir, "sensitivity.md")
+    old = open(path).read() if os.path.exists(path) else ""
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+    if LONG_BEGIN in old:  # the --grid long section is another command's: keep it
+        write_long_section(LONG_BEGIN + old.partition(LONG_BEGIN)[2].partition(LONG_END)[0] + LONG_END, path)
     return path
 
 
@@ -297,9 +429,13 @@ def main(argv=None):
                            f"comma-separated suite envs (default: {','.join(DEFAULT_ENVS)})",
                            "results directory (default: runs/sensitivity/<profile>)")
     p.add_argument("--settings", default=None, help="comma-separated grid points to run, by label (default: all)")
+    p.add_argument("--grid", choices=("default", "long"), default="default",
+                   help="default: each script's own grid; long: reward bins and the adaptive cut (issue 11)")
     args = p.parse_args(argv)
     command = ("python benchmarks/sensitivity.py"
                + "".join(f" {shlex.quote(a)}" for a in (sys.argv[1:] if argv is None else argv)))
+    if args.grid == "long":
+        return main_long(args, command)
     try:
         study.check_common(args, DEFAULT_SEEDS)
         env_scores = study.parse_env_scores()
@@ -321,6 +457,32 @@ def main(argv=None):
     if args.dry_run:
         return
     print(f"report: {study.rel(report(runs, settings, envs, env_scores, args, out, command))}")
+    if failed:
+        sys.exit(1)
+
+
+def main_long(args, command):
+    try:
+        study.check_common(args, LONG_SEEDS)
+        env_scores = study.parse_env_scores()
+        envs = study.parse_list(args.envs) if args.envs else list(LONG_DEFAULT_ENVS)
+        for e in envs:
+            if e not in LONG_ENVS:
+                raise UserError(f"unknown env {e!r} for --grid long: use {', '.join(LONG_ENVS)}")
+        variants = [s for s in study.select_variants(args.variants) if long_grid(s)]
+        if not variants:
+            raise UserError("--grid long has points for ppo_gae and ppo_reward_horizon only")
+        extra = tuple(shlex.split(args.script_args))
+    except UserError as e:
+        fail(str(e))
+    out = os.path.abspath(args.out or os.path.join(ROOT, "runs", "sensitivity", "long"))
+    labels = set(study.parse_list(args.settings)) if args.settings else None
+    runs, where = long_runs(variants, envs, args.seeds, out, extra, labels, args.budget_scale)
+    print(f"sensitivity --grid long: {len(runs)} runs on {', '.join(envs)}, {args.seeds} seeds, results in {study.rel(out)}")
+    failed = study.execute(runs, args, out, command)
+    if args.dry_run:
+        return
+    print(f"report: {study.rel(long_report(runs, where, envs, env_scores, args, out, command))}")
     if failed:
         sys.exit(1)
 

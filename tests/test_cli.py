@@ -28,14 +28,17 @@ BAD_SHARED = [
     # one sample per minibatch: the std that normalises advantages is undefined
     (["--env", "bandit", "--num-envs", "2", "--num-steps", "2", "--num-minibatches", "4", "--total-timesteps", "64"],
      "--num-minibatches=4", "at most 2 minibatches"),
-    (["--threads", "-1"], "--threads=-1", ">= 1"),
+    (["--threads", "-1"], "--threads=-1", ">= 0"),
     (["--env", "cartpole", "--env-kwargs", "delay=3"], "'delay'", "max_steps"),
     (["--env", "cartpole", "--env-kwargs", "max_steps"], "'max_steps'", "key=value"),
     (["--env", "CartPole-v1", "--env-kwargs", "colour=2"], "colour", "CartPole-v1"),
 ]
 BAD_VARIANT = {
     "ppo_gae.py": [(["--gamma", "1.5"], "--gamma=1.5", "[0, 1]"), (["--gae-lambda", "-0.1"], "--gae-lambda=-0.1", "[0, 1]")],
-    "ppo_reward_horizon.py": [(["--horizon", "0"], "--horizon=0", ">= 1")],
+    "ppo_reward_horizon.py": [(["--horizon", "0"], "--horizon=0", ">= 1"),
+                              (["--horizon", "0", "--bins", "geometric"], "--horizon=0", ">= 1"),
+                              (["--cut-fraction", "0"], "--cut-fraction=0.0", "> 0"),
+                              (["--head-weighting", "adaptive", "--cut-fraction", "-1"], "--cut-fraction=-1.0", "> 0")],
     "ppo_avg_reward.py": [(["--gae-lambda", "1.2"], "--gae-lambda=1.2", "[0, 1]"),
                           (["--rho-step-size", "0"], "--rho-step-size=0.0", "(0, 1]")],
 }
@@ -51,9 +54,28 @@ def test_bad_input_is_one_clear_line(script, args, bad, allowed):
     assert len(lines) == 1 and bad in lines[0] and allowed in lines[0], r.stderr
 
 
-def test_bad_choice_is_rejected_by_the_parser():
-    r = run("ppo_reward_horizon.py", "--head-weighting", "cosine")
+@pytest.mark.parametrize("flag", ["--head-weighting", "--bins"])
+def test_bad_choice_is_rejected_by_the_parser(flag):
+    r = run("ppo_reward_horizon.py", flag, "cosine")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "cosine" in r.stderr
+
+
+@pytest.mark.parametrize("weighting", ["uniform", "adaptive", "adaptive-precision"])
+def test_geometric_bins_run(weighting, tmp_path):
+    """--bins geometric end to end on delay L = 20 with H = 100 (8 bins): finite metrics, both explained
+    variances, the effective window in steps (H when nothing is cut, >= the minimum of 8 when cut)."""
+    r = run("ppo_reward_horizon.py", "--env", "delay", "--env-kwargs", "delay=20", "--bins", "geometric", "--horizon",
+            "100", "--head-weighting", weighting, "--num-envs", "16", "--num-steps", "32", "--total-timesteps", "2048",
+            "--num-minibatches", "4", "--no-cuda", "--threads", "1", "--run-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    rows = metrics_of(tmp_path)
+    assert len(rows) == 4 and all(len(row["head_residual_std"]) == 8 for row in rows)
+    for row in rows:
+        assert all(np.isfinite(row[k]) for k in ("value_loss", "policy_loss", "entropy", "reward_std"))
+        assert row["explained_variance"] is not None and row["explained_variance_last_head"] is not None
+        assert row["effective_window"] in (8, 16, 32, 64, 100)
+    if weighting == "uniform":
+        assert all(row["effective_window"] == 100 and row["min_head_weight"] == 1 for row in rows)
 
 
 def metrics_of(run_dir):

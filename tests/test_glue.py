@@ -15,7 +15,7 @@ import torch
 
 import kernels
 
-SCRIPTS = {"ppo_gae": "gae", "ppo_reward_horizon": "reward_horizon", "ppo_avg_reward": "avg_reward_gae"}
+SCRIPTS = {"ppo_gae": "gae", "ppo_reward_horizon": "reward_bins", "ppo_avg_reward": "avg_reward_gae"}
 
 
 class Stop(Exception):
@@ -90,7 +90,7 @@ def test_kernel_gets_values_of_the_right_observations(script, monkeypatch, tmp_p
     expected_values = np.stack([critic(agent, o) for o in obs_before])  # [T, N, W]
     expected_bootstrap = critic(agent, steps[-1][0])
     if script == "ppo_reward_horizon":
-        rewards, k_term, k_trunc, values, bootstrap, final = args
+        rewards, k_term, k_trunc, values, bootstrap, final = args[:6]  # then the bin edges
     else:
         rewards, values, k_term, k_trunc, bootstrap, final = args[:6]
         expected_values, expected_bootstrap = expected_values[..., 0], expected_bootstrap[..., 0]
@@ -191,3 +191,63 @@ def test_a_noiseless_head_cannot_zero_the_others():
     assert w[0] / w[1] <= 1 / floor * 1.05
     assert w[1:].min() > 0.7  # 32 / (1/floor + 31) = 0.78 of a uniform weight
     np.testing.assert_allclose(mod.precision_weights(np.full(H, 3.0), floor), 1.0, rtol=1e-6)
+
+
+def test_geometric_bins_reach_the_kernel(monkeypatch, tmp_path):
+    """--bins geometric: one critic output per bin, and the kernel gets those bins' edges."""
+    rec = first_rollout("ppo_reward_horizon", monkeypatch, tmp_path, *FLAGS, "--bins", "geometric", "--horizon", "100")
+    edges = rec["kernel_args"][6]
+    np.testing.assert_array_equal(edges, [0, 1, 2, 4, 8, 16, 32, 64, 100])
+    assert rec["agent"].critic_outputs == 8 and rec["kernel_args"][3].shape[-1] == 8
+
+
+def synthetic_head_var(edges, ratio, reward_std, batches=60, seed=0):
+    """Moving residual variances of bins whose residual std is ratio[i] x reward_std x sqrt(width_i),
+    measured by the script's own update_head_var on synthetic rollouts, and the rewards' variance."""
+    mod = importlib.import_module("ppo_reward_horizon")
+    rng = np.random.default_rng(seed)
+    sd = np.asarray(ratio) * reward_std * np.sqrt(np.diff(edges))
+    head_var, reward_var = None, None
+    for _ in range(batches):
+        rewards = rng.normal(0.3, reward_std, size=(64, 16))
+        preds = rng.normal(size=(64, 16, len(sd))).astype(np.float32)
+        targets = (preds + sd * rng.normal(size=preds.shape)).astype(np.float32)
+        head_var = mod.update_head_var(head_var, targets, preds, np.ones_like(preds), 0.1)
+        batch = rewards.var()
+        reward_var = batch if reward_var is None else reward_var + 0.1 * (batch - reward_var)
+    return head_var, reward_var
+
+
+def test_adaptive_cut_stops_at_the_first_noisy_bin_past_the_minimum():
+    mod = importlib.import_module("ppo_reward_horizon")
+    edges = kernels.geometric_edges(1024)  # 0 1 2 4 8 16 32 64 128 256 512 1024
+    # bin 2 (steps 2-3) is noisy but lies inside the minimum window; bin 6 (steps 32-63) is the first
+    # noisy one past it; bin 7 is quiet again but the window has stopped; bins 8.. are very noisy
+    ratio = [0.3, 0.3, 5.0, 0.3, 0.5, 0.8, 1.5, 0.5, 3.0, 3.0, 3.0]
+    head_var, reward_var = synthetic_head_var(edges, ratio, reward_std=0.5)
+    np.testing.assert_allclose(np.sqrt(reward_var), 0.5, rtol=0.05)
+    cut = mod.adaptive_cut(head_var, reward_var, edges, 1.0)
+    np.testing.assert_array_equal(cut, [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+    assert edges[np.flatnonzero(cut)[-1] + 1] == 32  # the effective window the script logs
+    # a looser fraction lets bin 6 (1.5) through and stops at bin 8 (3.0); an even looser one cuts nothing
+    np.testing.assert_array_equal(mod.adaptive_cut(head_var, reward_var, edges, 2.0), [1] * 8 + [0] * 3)
+    np.testing.assert_array_equal(mod.adaptive_cut(head_var, reward_var, edges, 4.0), [1] * 11)
+    # the same per-step noise in wide and narrow bins: no cut at c = 1.2, all bins past the minimum cut at c = 0.8
+    even = [1.0] * 11
+    head_var, reward_var = synthetic_head_var(edges, even, reward_std=0.5, seed=1)
+    np.testing.assert_array_equal(mod.adaptive_cut(head_var, reward_var, edges, 1.2), [1] * 11)
+    np.testing.assert_array_equal(mod.adaptive_cut(head_var, reward_var, edges, 0.8), [1] * 4 + [0] * 7)
+
+
+def test_adaptive_cut_on_unit_heads_and_short_windows():
+    mod = importlib.import_module("ppo_reward_horizon")
+    edges = kernels.unit_edges(32)
+    ratio = np.full(32, 0.5)
+    ratio[3] = ratio[20:] = 2.0  # head 3 lies inside the minimum of 8 steps; head 20 is the first past it
+    head_var, reward_var = synthetic_head_var(edges, ratio, reward_std=0.1)
+    cut = mod.adaptive_cut(head_var, reward_var, edges, 1.0)
+    assert cut.sum() == 20 and cut[:20].all()
+    # H below the minimum: nothing is ever cut, however noisy
+    assert mod.adaptive_cut(np.full(4, 100.0), 0.01, kernels.unit_edges(4), 0.5).tolist() == [1, 1, 1, 1]
+    # a reward that never varies (std 0): every bin with any residual past the minimum is cut
+    assert mod.adaptive_cut(np.full(5, 1e-3), 0.0, kernels.geometric_edges(16), 1.0).tolist() == [1, 1, 1, 1, 0]

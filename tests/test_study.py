@@ -174,11 +174,99 @@ def test_budgets_and_profiles():
         assert set(SUITE_PLAN) <= set(budgets), profile
         assert all(b % study.BATCH == 0 and b >= study.BATCH for b in budgets.values())
     assert study.SEEDS["quick"] >= 3 and study.SEEDS["full"] >= 5
-    # the quick profile over the whole planned suite fits in an hour on 2 cores
-    runs = [study.Run(s, env, seed, study.BUDGETS["quick"][env], "x") for s in study.SCRIPTS for env in SUITE_PLAN
-            for seed in range(1, study.SEEDS["quick"] + 1)]
+    # the quick profile over the whole planned suite, four variants, fits in an hour on 2 cores
+    runs = [study.Run(v.script, env, seed, study.BUDGETS["quick"][env], "x", v.flags) for v in study.VARIANTS.values()
+            for env in SUITE_PLAN for seed in range(1, study.SEEDS["quick"] + 1)]
     steps, seconds = study.estimate(runs, parallel=2)
-    assert 55e6 <= steps <= 75e6 and seconds < 3600
+    assert len(runs) == 84 and 85e6 <= steps <= 100e6 and seconds < 3600
+
+
+def test_gym_suites_budgets_and_costs():
+    """Every env of the MinAtar and MuJoCo suites has a budget of whole iterations in both profiles, a measured
+    steps/s and a reference row; quick fits in 3 hours and full in 13 on 2 cores, 2 runs at a time."""
+    assert study.SUITE_BUDGETS["fastenvs"] is study.BUDGETS
+    for suite, envs in study.GYM_ENVS.items():
+        assert len(envs) == 5
+        for profile, limit_h in (("quick", 3), ("full", 13)):
+            budgets = study.SUITE_BUDGETS[suite][profile]
+            assert set(budgets) == set(envs)
+            assert all(b % study.BATCH == 0 and b >= study.BATCH for b in budgets.values())
+            plan = study.plan_suite(suite, list(envs), list(study.VARIANTS), study.SEEDS[profile], profile, "/x")
+            assert len(plan.runs) == 4 * 5 * study.SEEDS[profile]
+            _, seconds = study.estimate(plan.runs, parallel=2)
+            assert seconds < limit_h * 3600, (suite, profile, seconds / 3600)
+        for env in envs:
+            assert env in study.MEASURED_SPS and env in study.REFERENCES
+            assert study.suite_of(env) == suite
+    # Freeway's 512 envs end their first episodes together after 2,501 steps each: the quick budget sees two rounds
+    assert study.SUITE_BUDGETS["minatar"]["quick"]["MinAtar/Freeway-v1"] > 2 * 2501 * 512
+    # MuJoCo's quick budget is the 1M steps of the CleanRL references, to the iteration
+    assert abs(study.SUITE_BUDGETS["mujoco"]["quick"]["Hopper-v5"] - 1_000_000) < study.BATCH
+
+
+def test_reference_table():
+    scores = study.all_env_scores()
+    for env, r in study.REFERENCES.items():
+        assert r.random_source and r.reference_what and r.reference_source, env
+        assert scores[env] == (r.random, r.reference)
+        if r.reference is not None:
+            assert r.reference > r.random, env
+    # the numbers of docs/families.md: random (1000 MinAtar episodes, 100 MuJoCo), and the published references
+    assert scores["MinAtar/Breakout-v1"] == (0.38, 28.0) and scores["MinAtar/SpaceInvaders-v1"] == (3.97, 131.0)
+    assert scores["Hopper-v5"] == (16.67, 2382.86) and scores["HalfCheetah-v5"] == (-282.49, 1442.64)
+    assert scores["Walker2d-v5"] == (1.77, 2287.95)
+    assert study.REFERENCES["MinAtar/Seaquest-v1"].reference is None  # none published: out of IQM, in P(X > Y)
+    with open(os.path.join(ROOT, "docs", "families.md")) as f:
+        families = f.read()
+    for number in ("2382.86", "1442.64", "2287.95", "| 15 / 28 / 58 / 131 |", "16.67", "-282.49", "-48.05",
+                   "0.80 ± 9.30", "0.48 ± 0.80", "0.11 ± 0.39", "3.97 ± 3.07"):
+        assert number in families, number
+
+
+def test_variants_and_markers_resume(tmp_path):
+    plan = study.plan_suite("fastenvs", ["cartpole"], list(study.VARIANTS), 1, "quick", str(tmp_path))
+    by_key = {r.key: r for r in plan.runs}
+    assert list(by_key) == ["ppo_gae", "ppo_gae_lambda1", "ppo_reward_horizon", "ppo_avg_reward"]
+    lam1 = by_key["ppo_gae_lambda1"]
+    assert lam1.script == "ppo_gae" and lam1.args()[-2:] == ["--gae-lambda", "1.0"]
+    assert lam1.run_dir == str(tmp_path / "ppo_gae_lambda1" / "cartpole" / "seed1")
+    gae = by_key["ppo_gae"]
+    # the default variants' runs are the ones the study always ran: same directory, same arguments
+    assert gae.run_dir == str(tmp_path / "ppo_gae" / "cartpole" / "seed1") and gae.extra == ()
+    assert gae.args() == ["--env", "cartpole", "--seed", "1", "--total-timesteps", str(32 * study.BATCH),
+                          "--threads", "1", "--run-dir", gae.run_dir]
+    # a marker written before the fourth variant existed (args only) still marks the run finished, also when the
+    # results directory has moved; a marker with other arguments does not
+    for run, marker_args in ((gae, gae.args()), (by_key["ppo_avg_reward"],
+                                                 [a if a != by_key["ppo_avg_reward"].run_dir else "/elsewhere/x"
+                                                  for a in by_key["ppo_avg_reward"].args()])):
+        write_metrics(run.run_dir, [1.0] * 32, batch=study.BATCH)
+        with open(os.path.join(run.run_dir, study.MARKER), "w") as f:
+            json.dump({"args": marker_args}, f)
+        assert study.is_complete(run)
+    write_metrics(lam1.run_dir, [1.0] * 32, batch=study.BATCH)
+    with open(os.path.join(lam1.run_dir, study.MARKER), "w") as f:
+        json.dump({"args": gae.args()}, f)  # the λ = 0.95 run's arguments: not this run
+    assert not study.is_complete(lam1)
+    assert study.select_variants("gae_lambda1,gae", tuple(study.VARIANTS)) == ["ppo_gae", "ppo_gae_lambda1"]
+    assert study.select_variants(None) == list(study.SCRIPTS)  # what sensitivity.py gets: the three scripts
+    with pytest.raises(study.UserError, match="unknown variant 'ppo_gae_lambda1'"):
+        study.select_variants("ppo_gae_lambda1")
+
+
+def test_suite_selection():
+    scores = study.all_env_scores()
+    assert list(study.suite_envs(["minatar"], None, "quick", scores)) == ["minatar"]
+    assert study.suite_envs(["mujoco"], "Ant-v5,Hopper-v5", "quick", scores) == {"mujoco": ["Hopper-v5", "Ant-v5"]}
+    assert study.suite_envs(list(study.SUITES), "bandit,Swimmer-v5", "quick", scores) == {
+        "fastenvs": ["bandit"], "mujoco": ["Swimmer-v5"]}
+    with pytest.raises(study.UserError, match="in suite 'minatar', not in --suite fastenvs"):
+        study.suite_envs(["fastenvs"], "MinAtar/Breakout-v1", "quick", scores)
+    with pytest.raises(study.UserError, match="unknown env 'Pong-v5'"):
+        study.suite_envs(["mujoco"], "Pong-v5", "quick", scores)
+    with pytest.raises(study.UserError, match="unknown suite 'atari'"):
+        study.select_suites("atari")
+    assert study.select_suites("all") == ["fastenvs", "minatar", "mujoco"]
 
 
 def test_constants_match_the_scripts():
@@ -202,28 +290,54 @@ def test_constants_match_the_scripts():
 
 
 def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and matplotlib
-    scores = study.parse_env_scores()
-    envs = ["cartpole", "pong"]
-    runs = []
+    scores = study.all_env_scores()
+    out = tmp_path / "out"
     rng = np.random.default_rng(0)
-    for script in study.SCRIPTS:
-        for env in envs:
-            lo, hi = scores[env]
-            for seed in (1, 2, 3):
-                run = study.Run(script, env, seed, 2000, str(tmp_path / "out" / script / env / f"seed{seed}"))
-                write_metrics(run.run_dir, list(lo + (hi - lo) * np.linspace(0, rng.uniform(0.3, 0.9), 20)))
-                runs.append(run)
+    plans = []
+    for suite, envs in (("fastenvs", ["cartpole", "pong"]), ("minatar", ["MinAtar/Breakout-v1", "MinAtar/Seaquest-v1"]),
+                        ("mujoco", ["Hopper-v5"])):
+        plan = study.plan_suite(suite, envs, list(study.VARIANTS), 3, "quick", str(out))
+        for run in plan.runs:
+            if suite == "mujoco":
+                continue  # a suite with no finished run
+            lo, hi = scores[run.env]
+            hi = 10.0 if hi is None else hi
+            write_metrics(run.run_dir, list(lo + (hi - lo) * np.linspace(0, rng.uniform(0.3, 0.9), 20)),
+                          batch=run.budget // 20)
+        plans.append(plan)
     # one more seed that is not finished: left out of the tables and the aggregate
-    runs.append(study.Run("ppo_gae", "pong", 4, 2000, str(tmp_path / "out" / "ppo_gae" / "pong" / "seed4")))
-    path = study.report(runs, envs, list(study.SCRIPTS), scores, "quick", 3, str(tmp_path / "out"),
-                        str(tmp_path / "docs"), "python benchmarks/study.py", reps=200)
+    plans[0].runs.append(study.Run("ppo_gae", "pong", 4, 2000, str(out / "ppo_gae" / "pong" / "seed4")))
+    path = study.report(plans, scores, "quick", str(out), str(tmp_path / "docs"), "python benchmarks/study.py",
+                        reps=200, poi_reps=50)
     text = open(path).read()
-    assert "18 of 19 runs finished" in text
+    assert "24 of 25 runs finished" in text
     assert "| GAE (`ppo_gae.py`) | **" in text and "| 3 × 2 |" in text
+    assert "| GAE, λ = 1 (`ppo_gae.py --gae-lambda 1.0`) | **" in text
     assert "### cartpole" in text and "### pong" in text and "cores" in text
-    for png in ("curves.png", "aggregate.png"):
+    # one section per suite, each with IQM and optimality gap, and P(X > Y) for each of the 6 pairs
+    assert text.count("### Aggregate over envs and seeds") == 2 and text.count("### Probability of improvement") == 2
+    assert "| GAE, λ = 1 | GAE | **" in text and "| average reward | reward horizon | **" in text
+    assert "| 3 × 1 |" in text  # MinAtar: Seaquest has no reference, so the aggregate is over Breakout only
+    assert "MinAtar/Seaquest-v1 has no reference score" in text
+    # a suite with no finished runs says so instead of failing
+    assert "No finished runs yet (12 planned" in text and "--suite mujoco --profile quick" in text
+    # the reference table with its sources, and the variants table
+    assert "| minatar | MinAtar/Breakout-v1 | 0.38 | 28 |" in text and "gymnax" in text
+    assert "| mujoco | Hopper-v5 | 16.67 | 2382.86 |" in text and "CleanRL" in text
+    assert "| GAE, λ = 1 | `ppo_gae.py --gae-lambda 1.0` | 0.99 | 1 |" in text
+    for png in ("curves.png", "aggregate.png", "minatar_curves.png", "minatar_aggregate.png"):
         size = os.path.getsize(tmp_path / "docs" / "results" / png)
         assert 0 < size <= 150_000, (png, size)
+    assert not os.path.exists(tmp_path / "docs" / "results" / "mujoco_curves.png")
+
+
+def test_report_with_no_finished_run_at_all(tmp_path):
+    scores = study.all_env_scores()
+    plans = [study.plan_suite(s, list(envs), list(study.VARIANTS), 1, "quick", str(tmp_path / "out"))
+             for s, envs in study.GYM_ENVS.items()]
+    text = open(study.report(plans, scores, "quick", str(tmp_path / "out"), str(tmp_path / "docs"), "x",
+                             reps=10, poi_reps=10)).read()
+    assert text.count("No finished runs yet") == 2 and "Runs: 0 finished of 40" in text
 
 
 def test_sensitivity_grid_selection():
@@ -247,3 +361,134 @@ def test_throughput_rewrites_only_its_section(tmp_path):
     fresh = tmp_path / "new.md"
     throughput.write_section("x", str(fresh))
     assert fresh.read_text() == f"# Measured numbers\n\n{throughput.BEGIN}\nx\n{throughput.END}\n"
+
+
+def test_long_grid_runs(tmp_path):
+    """--grid long: blind points (H < L on delay) and GAE on squared are not run; every command parses."""
+    import tyro
+
+    import ppo_gae
+    import ppo_reward_horizon
+
+    runs, where = sensitivity.long_runs(["ppo_gae", "ppo_reward_horizon"], list(sensitivity.LONG_DEFAULT_ENVS), 3,
+                                        str(tmp_path))
+    points = {(where[r][0], r.script, where[r][1].label) for r in runs}
+    rh = "ppo_reward_horizon"
+    assert ("delay50", rh, "H32") not in points and ("delay50", rh, "H64") in points
+    assert ("delay200", rh, "geo_H64") not in points and ("delay200", rh, "geo_H256") in points
+    assert ("squared", rh, "H8") in points and not any(e == "squared" and s == "ppo_gae" for e, s, _ in points)
+    assert len(runs) == 3 * len(points) == 3 * (11 + 11 + 9 + 6 + 3 * 3)
+    modules = {"ppo_gae": ppo_gae, rh: ppo_reward_horizon}
+    for run in runs:
+        if run.seed == 1:
+            args = tyro.cli(modules[run.script].Args, args=run.args())
+            modules[run.script].check_args(args)
+            assert args.env == "delay" and args.env_kwargs == (f"delay={sensitivity.LONG_ENVS[where[run][0]][1]}",) \
+                if where[run][0].startswith("delay") else args.env_kwargs == ()
+    only, _ = sensitivity.long_runs([rh], ["delay200"], 2, str(tmp_path), labels={"geo_H1024", "H32"})
+    assert [r.tag for r in only] == ["delay200 geo_H1024"] * 2
+
+
+def test_long_report_keeps_the_page_around_it(tmp_path):
+    runs, where = sensitivity.long_runs(["ppo_gae", "ppo_reward_horizon"], ["delay50"], 2, str(tmp_path / "out"),
+                                        labels={"geo_H1024", "adaptive_c1", "gamma0.99_lambda0.95"})
+    for k, run in enumerate(runs):
+        write_metrics(run.run_dir, [0.5, 0.6 + 0.1 * k, 1.0])  # 3 rows of 100 steps: a budget of 300
+    runs = [study.Run(r.script, r.env, r.seed, 300, r.run_dir, r.extra, r.tag) for r in runs]
+    where = dict(zip(runs, where.values()))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "sensitivity.md").write_text("# Hyperparameter sensitivity\n\nthe default grid's page\n")
+    args = type("A", (), {"seeds": 2, "report_dir": str(docs)})()
+    path = sensitivity.long_report(runs, where, ["delay50"], {"delay": (0.5, 1.0)}, args, str(tmp_path / "out"), "cmd")
+    text = open(path).read()
+    assert text.startswith("# Hyperparameter sensitivity\n\nthe default grid's page\n")
+    assert text.count(sensitivity.LONG_BEGIN) == 1 and "| geometric bins, H 1024 | 1.00 ± 0.00 |" in text
+    assert "| GAE γ 0.99, λ 0.95 |" in text and "| adaptive cut c 1 (geometric, H 1024) |" in text
+    again = sensitivity.long_report(runs, where, ["delay50"], {"delay": (0.5, 1.0)}, args, str(tmp_path / "out"), "cmd")
+    assert open(again).read() == text  # rewriting replaces the section, nothing piles up
+
+
+def quiet_submitit(monkeypatch):
+    """Import submitit without its logging setup: logging.config.dictConfig at its import closes the handlers
+    pytest's capture has installed, and the test session then fails on a closed file."""
+    monkeypatch.setenv("SUBMITIT_LOG_LEVEL", "NOCONFIG")
+    pytest.importorskip("submitit")
+
+
+def test_submitit_local_engine_runs_marks_and_skips(tmp_path, capsys, monkeypatch):
+    """Two tiny real runs (bandit, 4 iterations of 8 envs x 16 steps) through submitit's local executor: each a
+    job calling the script's CLI, marked done.json with its arguments; a second invocation runs nothing."""
+    quiet_submitit(monkeypatch)
+    out, docs = tmp_path / "out", tmp_path / "docs"
+    argv = ["--envs", "bandit", "--variants", "gae,gae_lambda1", "--seeds", "1", "--engine", "submitit",
+            "--submitit-cluster", "local", "--parallel", "2", "--out", str(out), "--report-dir", str(docs),
+            "--budget-scale", str(512 / study.BUDGETS["quick"]["bandit"]),
+            "--script-args", "--num-envs 8 --num-steps 16 --num-minibatches 2", "--bootstrap-reps", "20"]
+    study.main(argv)
+    first = capsys.readouterr().out
+    assert "submitit: 2 jobs on local, 2 at a time" in first and "2 runs finished, 0 failed" in first
+    runs = {key: out / key / "bandit" / "seed1" for key in ("ppo_gae", "ppo_gae_lambda1")}
+    markers = {}
+    for key, run_dir in runs.items():
+        with open(run_dir / study.MARKER) as f:
+            markers[key] = json.load(f)
+        assert markers[key]["engine"] == "submitit" and markers[key]["variant"] == key
+        assert markers[key]["args"][:8] == ["--env", "bandit", "--seed", "1", "--total-timesteps", "512", "--threads",
+                                            "1"]
+        rows = study.read_metrics(run_dir)
+        assert len(rows) == 4 and rows[-1]["global_step"] == 512 and rows[-1]["episode_score"] is not None
+        assert (run_dir / "stdout.log").exists() and (run_dir / study.JOB).exists()
+    assert markers["ppo_gae_lambda1"]["args"][-8:-6] == ["--gae-lambda", "1.0"]
+    assert "--gae-lambda" not in markers["ppo_gae"]["args"]
+    text = (docs / "results.md").read_text()
+    assert "| GAE, λ = 1 (`ppo_gae.py --gae-lambda 1.0`) | **" in text
+    assert text.count("No finished runs yet") == 2  # minatar and mujoco
+
+    # a second invocation: both are finished, nothing is submitted, the markers stay as they were
+    jobs_before = sorted(os.listdir(out / "submitit"))
+    study.main(argv)
+    second = capsys.readouterr().out
+    assert "2 runs, " in second and "2 finished already" in second and "submitit:" not in second
+    assert sorted(os.listdir(out / "submitit")) == jobs_before
+    for key, run_dir in runs.items():
+        with open(run_dir / study.MARKER) as f:
+            assert json.load(f) == markers[key]
+    # and a job that starts after its run was finished elsewhere skips it
+    tiny = ("--num-envs", "8", "--num-steps", "16", "--num-minibatches", "2")
+    run = study.plan_suite("fastenvs", ["bandit"], ["ppo_gae"], 1, "quick", str(out), tiny,
+                           512 / study.BUDGETS["quick"]["bandit"]).runs[0]
+    assert run.run_dir == str(runs["ppo_gae"])
+    assert study.run_job(run.spec(), "submitit")["status"] == "skipped"
+
+
+def test_slurm_flags_become_the_sbatch_file(tmp_path, monkeypatch):
+    """Without a cluster: a stand-in srun on the PATH lets submitit build the Slurm executor, whose sbatch file
+    carries the flags; without srun, --submitit-cluster slurm is a one-line error."""
+    quiet_submitit(monkeypatch)
+    p = study.Parser()
+    study.add_engine_flags(p)
+    p.add_argument("--parallel", type=int, default=2)
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--report-only", action="store_true")
+    args = p.parse_args(["--engine", "submitit", "--submitit-cluster", "slurm", "--slurm-partition", "cpu",
+                         "--slurm-time", "90", "--slurm-setup", "source .venv/bin/activate", "--slurm-extra",
+                         "constraint=avx2", "--slurm-array-parallelism", "50", "--slurm-account", "rl"])
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(study.UserError, match="no srun here"):
+        study.check_engine(args)
+    (tmp_path / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "srun").chmod(0o755)
+    study.check_engine(args)
+    runs = study.plan_suite("mujoco", ["Ant-v5"], ["ppo_gae"], 1, "full", str(tmp_path / "out")).runs
+    executor = study.make_executor(args, str(tmp_path / "jobs"), runs)
+    assert executor.cluster == "slurm"
+    text = executor._executor._make_submission_file_text("CMD", "uid")
+    for line in ("#SBATCH --partition=cpu", "#SBATCH --time=90", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=4GB",
+                 "#SBATCH --account=rl", "#SBATCH --constraint=avx2", "source .venv/bin/activate"):
+        assert line in text, line
+    assert executor._executor.parameters["array_parallelism"] == 50
+    # the default time limit: 3x the longest run's estimate at one thread (Ant, 3M steps), at least 30 minutes
+    args.slurm_time = None
+    assert study.make_executor(args, str(tmp_path / "jobs"), runs)._executor.parameters["time"] == \
+        study.job_minutes(runs) > 30
