@@ -103,8 +103,8 @@ class Args:
     """unit: head k predicts the reward k steps ahead; geometric: head i the reward summed over bins of widths 1, 1, 2, 4, ... up to H"""
     head_weighting: Literal["uniform", "precision", "adaptive", "adaptive-precision"] = "uniform"
     """uniform: every head counts 1; precision: 1 / (moving variance of its per-step residual); adaptive: cut the window (see --cut-fraction)"""
-    cut_fraction: float = 1.0
-    """adaptive: the window ends at the first bin from step 8 on whose residual std > this x reward std x sqrt(bin width)"""
+    cut_fraction: float = 2.0
+    """adaptive: the window ends at the first bin from step 8 on whose residual std > c x reward std x sqrt(bin width)"""
     head_var_step_size: float = 0.1
     """step size of the moving average of each head's squared residual (measured without gradients)"""
     precision_floor: float = 0.1
@@ -327,9 +327,10 @@ MIN_WINDOW = 8  # steps the adaptive cut always keeps: the near rewards every en
 def adaptive_cut(head_var, reward_var: float, edges, fraction: float) -> np.ndarray:
     """Weights 1 up to the first bin starting at step >= MIN_WINDOW whose residual std exceeds fraction x
     reward std x sqrt(width), 0 from it on. A bin sums `width` steps, so a critic no better than noise
-    leaves a residual about sqrt(width) per-step reward stds wide."""
+    leaves a residual about sqrt(width) per-step reward stds wide. A reward that never varies (CartPole's
+    +1) has no noise to compare with: then nothing is cut."""
     widths = np.diff(edges)
-    over = (np.sqrt(head_var) > fraction * np.sqrt(reward_var * widths)) & (edges[:-1] >= MIN_WINDOW)
+    over = (np.sqrt(head_var) > fraction * np.sqrt(reward_var * widths)) & (edges[:-1] >= MIN_WINDOW) & (reward_var > 0)
     return (np.arange(len(widths)) < (np.argmax(over) if over.any() else len(widths))).astype(np.float32)
 # <<< variant
 

@@ -22,7 +22,7 @@ what tuning that env would buy over the default, the cost a gamma/lambda-free me
 remove. With the quick budgets the three default envs cost 34 settings x 2 seeds x 3.7M steps,
 about 250M env steps and 204 runs: roughly 2.5 hours on 2 cores.
 
-`--grid long` (issue 11) asks whether long windows cure the reward horizon's blindness past H. Envs
+`--grid long` asks whether long windows cure the reward horizon's blindness past H. Envs
 squared and delay with L in {16, 50, 200} (`--env-kwargs delay=L`; on request: breakout, and delay200long,
 L = 200 with 4x the steps), 3 seeds,
 budgets in LONG_ENVS; reward horizon with fixed H in {8, 32, 64, 256}, geometric bins with H in
@@ -152,13 +152,13 @@ def long_report(runs, where, envs, env_scores, args, out, command) -> str:
     variants = sorted({r.script for r in runs}, key=study.SCRIPTS.index)
     best = {(s, e): max((np.mean(v) for (s2, _, e2), v in cells.items() if s2 == s and e2 == e), default=math.nan)
             for s in variants for e in envs}
-    lines = [LONG_BEGIN, "## Long windows: reward bins and the adaptive cut (issue 11)", "",
+    lines = [LONG_BEGIN, "## Long windows: reward bins and the adaptive cut", "",
              "Normalized final score, mean ± std over seeds (n < 3 is marked). *blind*: H < L, the window cannot "
              "reach delay's reward, not run. *gap*: the mean over the envs of (best point of the same script on "
              "that env − this point), on the envs this point ran on; the best is picked on the seeds it is scored "
              "on, so read small gaps as none. Adaptive rows add the effective window (steps summed) averaged over "
              "iterations and seeds. -: not run. What the numbers say, and the default chosen from them: "
-             "[reward_horizon.md](reward_horizon.md#measured-bins-and-the-cut-issue-11).", "",
+             "[reward_horizon.md](reward_horizon.md#measured-bins-and-the-cut).", "",
              "| setting | " + " | ".join(envs) + " | gap |", "|---|" + "---:|" * (len(envs) + 1)]
     for s in variants:
         for st in long_grid(s):
@@ -428,9 +428,10 @@ def main(argv=None):
     study.add_common_flags(p, f"seeds per grid point: 1..N (default {DEFAULT_SEEDS})",
                            f"comma-separated suite envs (default: {','.join(DEFAULT_ENVS)})",
                            "results directory (default: runs/sensitivity/<profile>)")
+    study.add_engine_flags(p)  # --engine local|submitit, --submitit-cluster, --slurm-*
     p.add_argument("--settings", default=None, help="comma-separated grid points to run, by label (default: all)")
     p.add_argument("--grid", choices=("default", "long"), default="default",
-                   help="default: each script's own grid; long: reward bins and the adaptive cut (issue 11)")
+                   help="default: each script's own grid; long: reward bins and the adaptive cut")
     args = p.parse_args(argv)
     command = ("python benchmarks/sensitivity.py"
                + "".join(f" {shlex.quote(a)}" for a in (sys.argv[1:] if argv is None else argv)))
