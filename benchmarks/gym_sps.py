@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -40,10 +39,17 @@ from importlib import metadata
 import numpy as np
 import gymnasium as gym
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import study  # noqa: E402
+
 DEFAULT_ENVS = ["Hopper-v5", "MinAtar/Breakout-v1", "ALE/Breakout-v5"]
 DEFAULT_NUM_ENVS = {"mujoco": [1, 8], "minatar": [8, 64], "atari": [8]}
 ATARI_PREPROCESSING = dict(noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True)
 FRAMES_PER_STEP = {"mujoco": 1, "minatar": 1, "atari": 4}
+
+
+MUJOCO = {"Ant", "HalfCheetah", "Hopper", "HumanoidStandup", "Humanoid", "InvertedDoublePendulum",
+          "InvertedPendulum", "Pusher", "Reacher", "Swimmer", "Walker2d"}
 
 
 def family(env_id: str) -> str:
@@ -51,7 +57,7 @@ def family(env_id: str) -> str:
         return "minatar"
     if env_id.startswith("ALE/"):
         return "atari"
-    return "mujoco"
+    return "mujoco" if env_id.split("-v")[0] in MUJOCO else "gymnasium"
 
 
 def register(env_id: str) -> None:
@@ -162,18 +168,9 @@ def measure(env_id: str, num_envs: int, modes: list[str], steps: int, repeats: i
 
 
 def machine() -> str:
-    model = None
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    """The study's machine line (CPU model, cores) and the load average when the run started."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"load average at start {load}")
+    return f"{study.machine()}, load average at start {load}"
 
 
 def versions() -> str:
@@ -217,7 +214,7 @@ def main(argv=None):
                 med = statistics.median(rates[mode])
                 lo, hi = min(rates[mode]), max(rates[mode])
                 print(f"| {env_id} | {fam} | {mode} | {n} | {med:,.0f} | {lo:,.0f}-{hi:,.0f} "
-                      f"| {med * FRAMES_PER_STEP[fam]:,.0f} |", flush=True)
+                      f"| {med * FRAMES_PER_STEP.get(fam, 1):,.0f} |", flush=True)
 
 if __name__ == "__main__":
     main()
