@@ -57,7 +57,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     print(f"{args.script} on {args.env}, {args.iterations} iterations of {BATCH} steps ({args.warmup} not timed), "
           f"{os.cpu_count()} cores, median of {args.repeats} repeats")
-    print(f"\n| run | steps/s (each) | / a default run alone |")
+    print("\n| run | steps/s (each) | / a default run alone |")
     print("|---|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         alone = statistics.median(launch(args, "all", 1, tmp)[0] for _ in range(args.repeats))
