@@ -317,16 +317,17 @@ def main():
     # are scaled by 1/255 in the agent. Rewards: a running std of the reward itself, never of a discounted
     # return, so the reward-horizon script sees no discount through the back door.
     continuous, flat = agent.continuous, len(obs_space.shape) == 1
-    if args.norm_obs == "on" and not flat:
-        fail(f"--norm-obs on is not allowed with image observations {obs_space.shape}: use auto or off (the agent scales images)")
+    obs_dtype = torch.uint8 if obs_space.dtype in (np.uint8, np.bool_) else torch.float32  # images stay uint8 until the agent
+    if args.norm_obs == "on" and (not flat or obs_dtype == torch.uint8):
+        fail(f"--norm-obs on is not allowed with {obs_space.dtype} observations {obs_space.shape}: use auto or off "
+             "(it is for float observations; the agent scales images)")
     obs_rms = RunningMeanStd(obs_space.shape) if args.norm_obs == "on" or (args.norm_obs == "auto" and flat and continuous) else None
     reward_rms = RunningMeanStd() if args.reward_scale == "std" or (args.reward_scale == "auto" and continuous) else None
     reward_clip = args.reward_clip if args.reward_clip is not None else (10.0 if continuous else 1.0)
     prep = obs_rms.normalize if obs_rms else np.asarray  # the agent casts what it gets to float
     to_env = (lambda a: np.clip(a, act_space.low, act_space.high)) if continuous else (lambda a: a)  # the log-prob is of the unclipped sample
 
-    # Rollout storage, time-major [T, N, ...] as the kernels expect; images stay uint8 until the agent.
-    obs_dtype = torch.uint8 if obs_space.dtype in (np.uint8, np.bool_) else torch.float32
+    # Rollout storage, time-major [T, N, ...] as the kernels expect.
     obs = torch.zeros((args.num_steps, args.num_envs, *obs_space.shape), dtype=obs_dtype, device=device)
     actions = torch.zeros((args.num_steps, args.num_envs, *act_space.shape), dtype=torch.float32 if continuous else torch.long,
                           device=device)

@@ -34,7 +34,6 @@ import os
 import statistics
 import sys
 import time
-from importlib import metadata
 
 import numpy as np
 import gymnasium as gym
@@ -174,13 +173,7 @@ def machine() -> str:
 
 
 def versions() -> str:
-    parts = [f"Python {sys.version.split()[0]}"]
-    for pkg in ("gymnasium", "numpy", "mujoco", "minatar", "ale-py", "opencv-python-headless", "opencv-python"):
-        try:
-            parts.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            pass
-    return ", ".join(parts)
+    return study.versions(("gymnasium", "numpy", "mujoco", "minatar", "ale-py", "opencv-python-headless", "opencv-python"))
 
 
 def main(argv=None):

@@ -982,11 +982,12 @@ def machine() -> str:
     return f"{model or platform.processor() or platform.machine()}, {cpu_count()} cores"
 
 
-def versions() -> str:
+def versions(packages=("torch", "numba", "numpy", "rliable", "gymnasium", "MinAtar", "mujoco")) -> str:
+    """Python's version and those of the given packages that are installed."""
     from importlib import metadata
 
     parts = [f"Python {sys.version.split()[0]}"]
-    for pkg in ("torch", "numba", "numpy", "rliable", "gymnasium", "MinAtar", "mujoco"):
+    for pkg in packages:
         try:
             parts.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:

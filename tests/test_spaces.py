@@ -164,4 +164,4 @@ def test_missing_extra_names_the_pip_command(env, module, extra, tmp_path):
 def test_norm_obs_on_images_is_one_line():
     r = run("ppo_avg_reward.py", "--env", "MinAtar/Breakout-v1", "--norm-obs", "on", *SMALL)
     lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and "--norm-obs on" in lines[0] and "(10, 10, 4)" in lines[0], r.stderr
+    assert r.returncode == 2 and len(lines) == 1 and "--norm-obs on" in lines[0] and "bool observations (10, 10, 4)" in lines[0], r.stderr
