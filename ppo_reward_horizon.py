@@ -76,8 +76,8 @@ class Args:
     """Gymnasium ids: step all envs in this process (sync) or each in a subprocess of its own (async)"""
     norm_obs: Literal["auto", "on", "off"] = "auto"
     """normalise observations by their running mean and std; auto = on for flat obs with continuous actions"""
-    reward_scale: Literal["auto", "std", "none"] = "auto"
-    """std: divide rewards by the running std of the per-step reward (no return, so no discount); auto = std for continuous actions"""
+    reward_scale: Literal["auto", "std", "return", "none"] = "auto"
+    """std: divide rewards by the running std of the per-step reward (no discount); return: by that of a 0.99-discounted return (CleanRL's MuJoCo scaling, opt-in); auto = std for continuous actions"""
     reward_clip: float | None = None
     """clip (scaled) rewards to [-c, c] for learning; None = 1 for discrete actions, 10 for continuous; 0 = off. Logged scores stay raw"""
     hidden_size: int = 128
@@ -366,15 +366,16 @@ def main():
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
     W = agent.critic_outputs
     # Flat continuous-control observations come in arbitrary units; fastenvs' are O(1) by design and images
-    # are scaled by 1/255 in the agent. Rewards: a running std of the reward itself, never of a discounted
-    # return, so the reward-horizon script sees no discount through the back door.
+    # are scaled by 1/255 in the agent. Rewards: by default a running std of the reward itself, not of a
+    # discounted return, so no discount reaches the gamma-free scripts unless --reward-scale return asks.
     continuous, flat = agent.continuous, len(obs_space.shape) == 1
     obs_dtype = torch.uint8 if obs_space.dtype in (np.uint8, np.bool_) else torch.float32  # images stay uint8 until the agent
     if args.norm_obs == "on" and (not flat or obs_dtype == torch.uint8):
         fail(f"--norm-obs on is not allowed with {obs_space.dtype} observations {obs_space.shape}: use auto or off "
              "(it is for float observations; the agent scales images)")
     obs_rms = RunningMeanStd(obs_space.shape) if args.norm_obs == "on" or (args.norm_obs == "auto" and flat and continuous) else None
-    reward_rms = RunningMeanStd() if args.reward_scale == "std" or (args.reward_scale == "auto" and continuous) else None
+    reward_rms = RunningMeanStd() if args.reward_scale in ("std", "return") or (args.reward_scale == "auto" and continuous) else None
+    running_return = np.zeros(args.num_envs)  # --reward-scale return only; reset where an episode ends
     reward_clip = args.reward_clip if args.reward_clip is not None else (10.0 if continuous else 1.0)
     prep = obs_rms.normalize if obs_rms else np.asarray  # the agent casts what it gets to float
     to_env = (lambda a: np.clip(a, act_space.low, act_space.high)) if continuous else (lambda a: a)  # the log-prob is of the unclipped sample
@@ -427,8 +428,9 @@ def main():
 
             next_obs_np, reward, term, trunc, infos = envs.step(to_env(action.cpu().numpy()))
             if reward_rms:
-                reward_rms.update(reward)
-                reward = reward / np.sqrt(reward_rms.var + 1e-8)
+                running_return = running_return * 0.99 + reward
+                reward_rms.update(running_return if args.reward_scale == "return" else reward)
+                reward, running_return[term | trunc] = reward / np.sqrt(reward_rms.var + 1e-8), 0.0
             rewards[step] = np.clip(reward, -reward_clip, reward_clip) if reward_clip else reward
             terminated[step], truncated[step] = term, trunc
             next_obs = to_device(next_obs_np)

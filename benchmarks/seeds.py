@@ -26,7 +26,15 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH = 512 * 64  # the scripts' default batch
 
-# grid -> (env, budget in steps, checkpoints, {variant: (script, flags)})
+# CleanRL's ppo_continuous_action.py hyperparameters, as the scripts' flags (its defaults: 1 env, 2048 steps,
+# 32 minibatches, 10 epochs, lr 3e-4 annealed, no entropy bonus, value-loss clipping, 64-unit tanh MLPs,
+# observation normalisation, rewards scaled by the std of a 0.99-discounted return and clipped to 10)
+CLEANRL_MUJOCO = ["--num-envs", "1", "--num-steps", "2048", "--num-minibatches", "32", "--update-epochs", "10",
+                  "--learning-rate", "3e-4", "--anneal-lr", "--ent-coef", "0.0", "--clip-vloss", "--hidden-size", "64",
+                  "--norm-obs", "on", "--reward-clip", "10", "--gamma", "0.99", "--gae-lambda", "0.95",
+                  "--max-grad-norm", "0.5", "--vf-coef", "0.5", "--clip-coef", "0.2", "--norm-adv"]
+
+# grid -> (env, budget in steps, checkpoints, {variant: (script, flags)}[, batch when not BATCH])
 GRIDS = {
     # value-loss clipping by the absolute clip_coef, on and off, for the two critics whose scales differ most
     "value-clip": ("breakout", 152 * BATCH, (1_000_000, 2_500_000, 152 * BATCH), {
@@ -43,6 +51,12 @@ GRIDS = {
         "avg reward": ("ppo_avg_reward.py", []),
     }),
 }
+for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):  # 488 iterations of 2048 steps: CleanRL's 1M
+    GRIDS[f"cleanrl-{_task.split('-')[0].lower()}"] = (_task, 1_000_000, (250_000, 500_000, 488 * 2048), {
+        "gae, CleanRL's flags": ("ppo_gae.py", CLEANRL_MUJOCO + ["--reward-scale", "return"]),
+        # the same with the kit's scaling (std of the per-step reward) in place of CleanRL's
+        "gae, CleanRL's flags, per-step reward std": ("ppo_gae.py", CLEANRL_MUJOCO + ["--reward-scale", "std"]),
+    }, 2048)
 
 
 def slug(name: str) -> str:
@@ -86,11 +100,12 @@ def main(argv=None):
     p.add_argument("--wall", type=float, default=400.0, help="report the fraction of runs above this score")
     p.add_argument("--plot", help="also save the curves (mean over seeds, band = min to max) to this PNG")
     args = p.parse_args(argv)
-    env, budget, checkpoints, variants = GRIDS[args.grid]
+    env, budget, checkpoints, variants, *rest = GRIDS[args.grid]
+    batch = rest[0] if rest else BATCH
 
     runs = [(v, s, os.path.join(args.out, args.grid, slug(v), f"seed{s}")) for v in variants
             for s in range(1, args.seeds + 1)]
-    todo = [r for r in runs if not (read(r[2]) and read(r[2])[-1]["global_step"] >= budget // BATCH * BATCH)]
+    todo = [r for r in runs if not (read(r[2]) and read(r[2])[-1]["global_step"] >= budget // batch * batch)]
     if not args.report_only:
         live = []
         while todo or live:

@@ -1195,14 +1195,17 @@ def suite_section(plan: SuitePlan, env_scores: dict, profile: str, plots_dir: st
             ref = f"{'maximum' if suite == 'fastenvs' else 'reference'} {hi:g}"
         lines += [f"#### {env}", "",
                   f"Random-policy score {lo:g}, {ref}; {steps_label(budget)} env steps per run.", "",
-                  "| variant | seeds | final score | normalized final score | normalized AUC |",
-                  "|---|---:|---:|---:|---:|"]
+                  "| variant | seeds | final score | normalized final score | normalized AUC | steps/s per run |",
+                  "|---|---:|---:|---:|---:|---:|"]
         digits = 2 if hi is None or hi - lo >= 10 else 3
         for key in variants:
             s = [v for r, v in scores.items() if r.key == key and r.env == env]
+            rates = [rows[-1]["sps"] for r in scores if r.key == key and r.env == env
+                     for rows in [read_metrics(r.run_dir)] if rows and rows[-1].get("sps")]
+            rate = f"{np.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})" if rates else "-"
             lines.append(f"| {LABELS.get(key, key)} | {len(s)} | {fmt_ms(*mean_std([x.final for x in s]), digits)} | "
                          f"{fmt_ms(*mean_std([x.final_norm for x in s]), 3)} | "
-                         f"{fmt_ms(*mean_std([x.auc for x in s]), 3)} |")
+                         f"{fmt_ms(*mean_std([x.auc for x in s]), 3)} | {rate} |")
         lines.append("")
     plot_curves(scores, envs, variants, os.path.join(plots_dir, f"{prefix}curves.png"), raw_envs)
     lines += ["Learning curves: mean normalized score over seeds (the band: ± one standard deviation)"

@@ -251,3 +251,23 @@ def test_adaptive_cut_on_unit_heads_and_short_windows():
     assert mod.adaptive_cut(np.full(4, 100.0), 0.01, kernels.unit_edges(4), 0.5).tolist() == [1, 1, 1, 1]
     # a reward that never varies (std 0, CartPole's +1): no noise to compare with, nothing is cut
     assert mod.adaptive_cut(np.full(5, 1e-3), 0.0, kernels.geometric_edges(16), 1.0).tolist() == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("scale", ["std", "return"])
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_rewards_reach_the_kernel_divided_by_the_chosen_std(script, scale, monkeypatch, tmp_path):
+    """--reward-scale std divides by the running std of the rewards; return by that of a 0.99-discounted
+    running return, reset where an episode ends (CleanRL's MuJoCo scaling); both with the clip off."""
+    rec = first_rollout(script, monkeypatch, tmp_path, "--env", "Pendulum-v1", "--env-kwargs", "max_episode_steps=20",
+                        "--num-envs", "4", "--num-steps", "50", "--num-minibatches", "2", "--total-timesteps", "200",
+                        "--reward-scale", scale, "--reward-clip", "0")
+    rms = importlib.import_module(script).RunningMeanStd()
+    running, expected, ends = np.zeros(4), [], 0
+    for _, r, term, trunc, _ in rec["steps"]:
+        running = running * 0.99 + r
+        rms.update(running if scale == "return" else r)
+        expected.append(r / np.sqrt(rms.var + 1e-8))
+        running[term | trunc] = 0.0
+        ends += int((term | trunc).sum())
+    assert ends >= 8  # every env crossed an episode end at least twice
+    np.testing.assert_allclose(rec["kernel_args"][0], np.array(expected), rtol=1e-5, atol=1e-6)
