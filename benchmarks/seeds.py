@@ -3,6 +3,7 @@
     python benchmarks/seeds.py --grid value-clip --seeds 3 --parallel 2           # run what is missing, then report
     python benchmarks/seeds.py --grid value-clip --seeds 3 --report-only          # report what is there
     python benchmarks/seeds.py --grid breakout-20m --seeds 5 --report-only --plot docs/results/breakout_20m.png
+    python benchmarks/seeds.py --grid cleanrl-hopper --seeds 3 --parallel 2  # CleanRL's MuJoCo settings; also -halfcheetah, -walker2d
 
 Each run is one call of a script's own CLI with `--threads 1` (several side by side on one machine),
 writing runs/seeds/<grid>/<variant>/seed<k>/metrics.jsonl; a run whose metrics reached its budget
