@@ -3,7 +3,9 @@
     python benchmarks/seeds.py --grid value-clip --seeds 3 --parallel 2           # run what is missing, then report
     python benchmarks/seeds.py --grid value-clip --seeds 3 --report-only          # report what is there
     python benchmarks/seeds.py --grid breakout-20m --seeds 5 --report-only --plot docs/results/breakout_20m.png
-    python benchmarks/seeds.py --grid cleanrl-hopper --seeds 3 --parallel 2  # CleanRL's MuJoCo settings; also -halfcheetah, -walker2d
+        --summary docs/results/seeds_breakout-20m.json   # (one line) a fresh checkout: runs from the summary
+    python benchmarks/seeds.py --grid cleanrl-hopper --seeds 3 --parallel 2  # CleanRL's MuJoCo settings
+                                                                             # (also -halfcheetah, -walker2d)
 
 Each run is one call of a script's own CLI with `--threads 1` (several side by side on one machine),
 writing runs/seeds/<grid>/<variant>/seed<k>/metrics.jsonl; a run whose metrics reached its budget
@@ -50,6 +52,12 @@ GRIDS = {
         "reward horizon": ("ppo_reward_horizon.py", []),
         "reward horizon, precision": ("ppo_reward_horizon.py", ["--head-weighting", "precision"]),
         "avg reward": ("ppo_avg_reward.py", []),
+        # GAE's (γ, λ) grid: λ {0.95, 1} x γ {0.99, 0.999}, the first two above
+        "gae, gamma 0.999": ("ppo_gae.py", ["--gamma", "0.999"]),
+        "gae, gamma 0.999, lambda 1": ("ppo_gae.py", ["--gamma", "0.999", "--gae-lambda", "1.0"]),
+        # a candidate default of the reward-horizon script: 11 geometric bins up to 1024 steps, the adaptive cut
+        "reward horizon, bins + cut": ("ppo_reward_horizon.py", [
+            "--bins", "geometric", "--horizon", "1024", "--head-weighting", "adaptive", "--cut-fraction", "2"]),
     }),
 }
 for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):  # 488 iterations of 2048 steps: CleanRL's 1M
@@ -70,6 +78,42 @@ def read(run_dir: str) -> list[dict]:
         return []
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def restore(path: str, key: str, run_dir: str, budget: int) -> bool:
+    """Write run_dir/metrics.jsonl from the summary at `path` when the summary holds a finished run under `key`
+    and run_dir has none (a fresh checkout: run directories are not committed, summaries are)."""
+    entry = load_summary(path).get(key)
+    if entry is None or (read(run_dir) and read(run_dir)[-1]["global_step"] >= entry["rows"][-1][0]):
+        return False
+    rows = entry["rows"]
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "metrics.jsonl"), "w") as f:
+        for step, score, length, *sps in rows:
+            f.write(json.dumps({"iteration": round(step / rows[0][0]), "global_step": step, "episode_score": score,
+                                "episode_length": length, "sps": sps[0] if sps else None}) + "\n")
+    return True
+
+
+def load_summary(path: str) -> dict:
+    """{key: {"rows": [[step, score, episode length, sps], ...]}}; an older file maps each key to its rows."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        data = json.load(f)
+    data = data.get("runs", data)
+    return {k: v if isinstance(v, dict) else {"rows": v} for k, v in data.items()}
+
+
+def save_summary(path: str, finished: dict[str, list[dict]]):
+    """Merge {key: metrics rows} of finished runs into the summary at `path`, one line per run."""
+    data = load_summary(path)
+    for key, rows in finished.items():
+        data[key] = {"rows": [[r["global_step"], r.get("episode_score"), r.get("episode_length"), r.get("sps")]
+                              for r in rows]}
+    with open(path, "w") as f:
+        f.write('{"runs": {\n' + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(data.items()))
+                + "\n}}\n")
 
 
 def score_at(rows: list[dict], step: int) -> float | None:
@@ -100,13 +144,34 @@ def main(argv=None):
     p.add_argument("--report-only", action="store_true", help="run nothing, report what is there")
     p.add_argument("--wall", type=float, default=400.0, help="report the fraction of runs above this score")
     p.add_argument("--plot", help="also save the curves (mean over seeds, band = min to max) to this PNG")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME",
+                   help="run only this variant of the grid (repeatable, run in this order; the report shows all)")
+    p.add_argument("--summary", metavar="JSON", help="a committed summary of finished runs (e.g. docs/results/"
+                   "seeds_<grid>.json): its runs missing here are restored first, finished runs are written back")
     args = p.parse_args(argv)
     env, budget, checkpoints, variants, *rest = GRIDS[args.grid]
     batch = rest[0] if rest else BATCH
 
     runs = [(v, s, os.path.join(args.out, args.grid, slug(v), f"seed{s}")) for v in variants
             for s in range(1, args.seeds + 1)]
-    todo = [r for r in runs if not (read(r[2]) and read(r[2])[-1]["global_step"] >= budget // batch * batch)]
+    if args.summary:
+        restored = sum(restore(args.summary, f"{args.grid}/{slug(v)}/seed{s}", d, budget) for v, s, d in runs)
+        print(f"restored {restored} finished runs from {args.summary}")
+
+    def finished(run_dir):
+        return read(run_dir) and read(run_dir)[-1]["global_step"] >= budget // batch * batch
+
+    todo = [r for r in runs if not finished(r[2])]
+    if args.parallel < 1:
+        print(f"error: --parallel={args.parallel} is not allowed: use an integer >= 1", file=sys.stderr)
+        sys.exit(2)
+    if args.variant:
+        bad = [v for v in args.variant if v not in variants]
+        if bad:
+            print(f"error: --variant {bad[0]!r} is not a variant of grid {args.grid}: use one of "
+                  f"{' | '.join(repr(v) for v in variants)}", file=sys.stderr)
+            sys.exit(2)
+        todo = [r for v in args.variant for r in todo if r[0] == v]
     if not args.report_only:
         live = []
         while todo or live:
@@ -120,7 +185,13 @@ def main(argv=None):
                 live.append(subprocess.Popen(cmd, stdout=open(os.path.join(run_dir, "log.txt"), "w"),
                                              stderr=subprocess.STDOUT, cwd=ROOT))
             time.sleep(2)
-            live = [proc for proc in live if proc.poll() is None]
+            running = [proc for proc in live if proc.poll() is None]
+            if args.summary and len(running) < len(live):  # a run ended: its summary is kept at once
+                save_summary(args.summary, {f"{args.grid}/{slug(v)}/seed{s}": read(d) for v, s, d in runs
+                                            if finished(d)})
+            live = running
+    if args.summary:
+        save_summary(args.summary, {f"{args.grid}/{slug(v)}/seed{s}": read(d) for v, s, d in runs if finished(d)})
 
     print(f"{args.grid}: {env}, {budget:,d} steps, seeds 1..{args.seeds}; score = mean raw score of the last 100 "
           f"episodes at the first iteration at or past each step\n")

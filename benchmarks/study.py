@@ -11,9 +11,10 @@
 Suites (`--suite`, default fastenvs): fastenvs (every fastenvs env whose section in docs/envs.md
 gives both a random-policy score and a maximum score, less NOT_IN_SUITE), minatar (the five
 MinAtar v1 games) and mujoco (Hopper, HalfCheetah, Walker2d, Ant, Swimmer, v5), or all three.
-Variants (VARIANTS): the three scripts with their defaults, and `ppo_gae.py --gae-lambda 1.0`
+Variants (DEFAULT_VARIANTS): the three scripts with their defaults, and `ppo_gae.py --gae-lambda 1.0`
 ("GAE, λ = 1"), which keeps γ but drops λ's bias, so the report tells "no γ" (reward horizon,
-average reward) from "no λ bias". Every run is one of the scripts launched through its own command
+average reward) from "no λ bias". `--variants reward_horizon_bins` adds a candidate default of the
+reward-horizon script (geometric bins up to H = 1024 and the adaptive cut). Every run is one of the scripts launched through its own command
 line with the kit's one default set: only --env, --seed, --total-timesteps, --threads 1 and
 --run-dir change (and the variant's own flag), and the budget of an env is the same for every
 variant. Runs go into `<out>/<variant>/<env>/seed<k>/` (env ids with `/` written with `-`; default
@@ -25,6 +26,9 @@ with one thread (OMP, MKL, Numba and so torch); `submitit` hands each run to sub
 study is resumable: a run whose metrics.jsonl reached its budget is not repeated, unless its
 `done.json` marker records other arguments or its last attempt failed (`failed.json`); a partial
 run starts over. Interrupt it and run the same command again, with either engine, to go on.
+Run directories are not committed; `--summary docs/results/study_quick_runs.json` keeps what the
+report needs of every finished run in one committed file and restores it in a fresh checkout, so
+the report can be rebuilt, and new runs added to it, anywhere.
 
 Scores are normalized per env as (score - random) / (reference - random), the two numbers in
 REFERENCES below (fastenvs: docs/envs.md's random-policy and maximum scores). Per run:
@@ -71,9 +75,9 @@ import fastenvs  # noqa: E402
 SCRIPTS = ("ppo_gae", "ppo_reward_horizon", "ppo_avg_reward")
 ALIASES = {"gae": "ppo_gae", "reward_horizon": "ppo_reward_horizon", "avg_reward": "ppo_avg_reward"}
 LABELS = {"ppo_gae": "GAE", "ppo_gae_lambda1": "GAE, λ = 1", "ppo_reward_horizon": "reward horizon",
-          "ppo_avg_reward": "average reward"}
+          "ppo_avg_reward": "average reward", "ppo_reward_horizon_bins": "reward horizon, bins + cut"}
 COLORS = {"ppo_gae": "#1f77b4", "ppo_gae_lambda1": "#9467bd", "ppo_reward_horizon": "#d62728",
-          "ppo_avg_reward": "#2ca02c"}
+          "ppo_avg_reward": "#2ca02c", "ppo_reward_horizon_bins": "#ff7f0e"}
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,15 @@ VARIANTS = {v.key: v for v in (
     Variant("ppo_reward_horizon", "ppo_reward_horizon", (), "none", "none (a window of H = 32 rewards)",
             "γ and λ (no γ)"),
     Variant("ppo_avg_reward", "ppo_avg_reward", (), "none (average reward)", "0.95", "γ (no γ; λ stays)"),
+    # a candidate default of the reward-horizon script (docs/reward_horizon.md): opt-in, `--variants` names it
+    Variant("ppo_reward_horizon_bins", "ppo_reward_horizon",
+            ("--bins", "geometric", "--horizon", "1024", "--head-weighting", "adaptive", "--cut-fraction", "2"),
+            "none", "none (11 geometric bins up to H = 1024, cut where prediction is noise)", "γ and λ (no γ)"),
 )}
-VARIANT_ALIASES = {**ALIASES, "gae_lambda1": "ppo_gae_lambda1", "lambda1": "ppo_gae_lambda1"}
+# what a study runs and reports unless --variants says otherwise
+DEFAULT_VARIANTS = ("ppo_gae", "ppo_gae_lambda1", "ppo_reward_horizon", "ppo_avg_reward")
+VARIANT_ALIASES = {**ALIASES, "gae_lambda1": "ppo_gae_lambda1", "lambda1": "ppo_gae_lambda1",
+                   "reward_horizon_bins": "ppo_reward_horizon_bins"}
 # what comparing two variants isolates, for the probability-of-improvement tables
 PAIR_NOTES = {
     ("ppo_gae", "ppo_gae_lambda1"): "λ's bias: λ 0.95 → 1, γ 0.99 in both",
@@ -110,6 +121,10 @@ PAIR_NOTES = {
     ("ppo_gae_lambda1", "ppo_reward_horizon"): "no λ bias (γ 0.99) vs no γ (window H)",
     ("ppo_gae_lambda1", "ppo_avg_reward"): "no λ bias (γ 0.99) vs no γ (λ 0.95)",
     ("ppo_reward_horizon", "ppo_avg_reward"): "the two γ-free estimators",
+    ("ppo_gae", "ppo_reward_horizon_bins"): "γ and λ → an undiscounted window cut where prediction is noise",
+    ("ppo_gae_lambda1", "ppo_reward_horizon_bins"): "no λ bias (γ 0.99) vs no γ (binned window)",
+    ("ppo_reward_horizon", "ppo_reward_horizon_bins"): "32 unit heads → 11 geometric bins to 1024 and the cut",
+    ("ppo_avg_reward", "ppo_reward_horizon_bins"): "the two γ-free estimators (binned window)",
 }
 
 BATCH = 512 * 64  # the scripts' default num_envs x num_steps: env steps per iteration
@@ -855,6 +870,100 @@ def read_invocations(out: str) -> list[dict]:
 
 
 # --------------------------------------------------------------------------------------------------
+# Summaries: what the report needs of each finished run, small enough to commit
+# --------------------------------------------------------------------------------------------------
+# A summary file holds {"runs": {"<variant>/<env dir>/seed<k>": {"args", "wall_s", "host", "rows"}},
+# "invocations": [...]}, each row [global_step, episode_score, episode_length, sps] of one iteration. Run
+# directories are not committed; the summary is, so a fresh checkout can rebuild the report, and add runs
+# to it, from the summary alone. An older layout, {key: rows} with rows of [step, score, length], loads too.
+def read_summary(path: str) -> dict:
+    """The summary at `path` in the current layout ({"runs": {}, "invocations": []} when there is none)."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return {"runs": {}, "invocations": []}
+    except json.JSONDecodeError as e:
+        raise UserError(f"--summary {path}: not a JSON file ({e})")
+    if "runs" not in data:  # the older layout: {key: [[step, score, length], ...]}
+        data = {"runs": {k: {"rows": v} for k, v in data.items()}, "invocations": []}
+    data.setdefault("invocations", [])
+    return data
+
+
+def summary_key(run: Run) -> str:
+    return f"{run.key}/{env_dirname(run.env)}/seed{run.seed}"
+
+
+def restore_from_summary(path: str, runs: list[Run], out: str) -> int:
+    """Write the run directory of each run that `path` summarises and that is not complete here, and merge
+    the summary's invocations into out/study.json; return how many runs were restored. An entry whose recorded
+    arguments differ from the run's is left alone (the plan changed since)."""
+    data = read_summary(path)
+    restored = 0
+    for run in runs:
+        entry = data["runs"].get(summary_key(run))
+        if entry is None or is_complete(run) or ("args" in entry and not same_args(entry["args"], run.args())):
+            continue
+        rows = entry["rows"]
+        batch = rows[0][0]  # iteration i logs global_step = i * batch
+        os.makedirs(run.run_dir, exist_ok=True)
+        with open(os.path.join(run.run_dir, "metrics.jsonl"), "w") as f:
+            for row in rows:
+                step, score, length, sps = (list(row) + [None])[:4]
+                f.write(json.dumps({"iteration": round(step / batch), "global_step": step, "episode_score": score,
+                                    "episode_length": length, "sps": sps}) + "\n")
+        with open(os.path.join(run.run_dir, MARKER), "w") as f:
+            json.dump({"args": run.args(), "command": run.shell(), "variant": run.key,
+                       "restored_from": rel(path), **{k: entry[k] for k in ("wall_s", "host") if k in entry}}, f)
+        for stale in (FAILED, JOB):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(run.run_dir, stale))
+        restored += 1
+    known = {i.get("started") for i in read_invocations(out)}
+    for inv in data["invocations"]:
+        if inv.get("started") not in known:
+            record_invocation(out, inv)
+    if restored:
+        print(f"restored {restored} finished runs from {rel(path)}")
+    return restored
+
+
+def save_summary(path: str, runs: list[Run], out: str) -> int:
+    """Merge every complete run of `runs` (and out/study.json's invocations) into the summary at `path`;
+    return how many runs it holds then."""
+    data = read_summary(path)
+    for run in runs:
+        if not is_complete(run):
+            continue
+        try:
+            with open(os.path.join(run.run_dir, MARKER)) as f:
+                marker = json.load(f)
+        except (OSError, json.JSONDecodeError):
+            marker = {}
+        rows = [[r["global_step"], r.get("episode_score"), r.get("episode_length"), r.get("sps")]
+                for r in read_metrics(run.run_dir)]
+        old = data["runs"].get(summary_key(run), {})
+        entry = {"args": [a for a in run.args()], "rows": rows}
+        for k in ("wall_s", "host"):
+            if marker.get(k, old.get(k)) is not None:
+                entry[k] = marker.get(k, old.get(k))
+        if "restored_from" in marker and old:  # a restored run adds nothing: keep what the summary had
+            entry = {**old, "args": entry["args"]}
+        i = entry["args"].index("--run-dir")  # where the run lay is this machine's business
+        del entry["args"][i:i + 2]
+        data["runs"][summary_key(run)] = entry
+    known = {i.get("started") for i in data["invocations"]}
+    data["invocations"] += [i for i in read_invocations(out) if i.get("started") not in known]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:  # one line per run, so a diff shows which runs changed
+        f.write('{"invocations": ' + json.dumps(data["invocations"]) + ',\n "runs": {\n')
+        f.write(",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(data["runs"].items())))
+        f.write("\n }\n}\n")
+    return len(data["runs"])
+
+
+# --------------------------------------------------------------------------------------------------
 # Scores
 # --------------------------------------------------------------------------------------------------
 @dataclass
@@ -1120,6 +1229,13 @@ def suite_section(plan: SuitePlan, env_scores: dict, profile: str, plots_dir: st
     if not scores:
         return lines + [f"No finished runs yet ({n_all} planned: {len(variants)} variants × {len(envs)} "
                         f"env{'s' * (len(envs) != 1)} × {plan.seeds} seeds). Run `{report_cmd}`.", ""]
+    # a variant with no finished run in this suite is named once, not shown as empty rows in every table
+    unrun = [k for k in variants if not any(r.key == k for r in scores)]
+    if unrun:
+        variants = [k for k in variants if k not in unrun]
+        runs = [r for r in runs if r.key not in unrun]
+        lines += [f"Not run in this suite yet: {', '.join(LABELS.get(k, k) for k in unrun)}.", ""]
+        n_all = len(runs)
     if n_done < n_all:
         lines += [f"**Incomplete:** {n_done} of {n_all} runs finished; the tables use those only.", ""]
     prefix = "" if suite == "fastenvs" else f"{suite}_"
@@ -1418,7 +1534,12 @@ def main(argv=None):
     add_common_flags(p, "seeds per variant and env: 1..N (default: 3 quick, 5 full)",
                      "comma-separated envs of the suite(s) (default: all)",
                      "results directory, shared by the suites (default: runs/study/<profile>)",
-                     f"comma-separated variants (default: {','.join(VARIANTS)}; aliases such as gae_lambda1)")
+                     f"comma-separated variants (default: {','.join(DEFAULT_VARIANTS)}; also "
+                     f"{','.join(k for k in VARIANTS if k not in DEFAULT_VARIANTS)}; aliases such as gae_lambda1)")
+    p.add_argument("--summary", default=None, metavar="JSON",
+                   help="a summary of finished runs (committed, e.g. docs/results/study_quick_runs.json): runs it "
+                        "holds that are missing here are restored from it before anything runs, and every finished "
+                        "run is written back to it after (not with --dry-run)")
     add_engine_flags(p)
     args = p.parse_args(argv)
     command = "python benchmarks/study.py" + "".join(f" {shlex.quote(a)}"
@@ -1428,7 +1549,8 @@ def main(argv=None):
         suites = select_suites(args.suite)
         env_scores = all_env_scores()
         chosen = suite_envs(suites, args.envs, args.profile, env_scores)
-        variants = select_variants(args.variants, tuple(VARIANTS))
+        variants = (select_variants(args.variants, tuple(VARIANTS)) if args.variants
+                    else list(DEFAULT_VARIANTS))
         extra = tuple(shlex.split(args.script_args))
         if not args.dry_run and not args.report_only:
             check_extras(chosen)
@@ -1440,16 +1562,24 @@ def main(argv=None):
     plans = [plan_suite(s, envs, variants, args.seeds, args.profile, out, extra, args.budget_scale)
              for s, envs in chosen.items()]
     runs = [r for plan in plans for r in plan.runs]
+    # the report covers every suite: those not run now with their default plan (a line if none finished)
+    others = [plan_suite(s, envs, list(DEFAULT_VARIANTS), SEEDS.get(args.profile, 1), args.profile, out)
+              for s, envs in suite_envs([s for s in SUITES if s not in chosen], None, args.profile, env_scores,
+                                        quiet=True).items()]
+    reported = runs + [r for plan in others for r in plan.runs]
+    if args.summary and not args.dry_run:
+        try:
+            restore_from_summary(args.summary, reported, out)
+        except UserError as e:
+            fail(str(e))
     for plan in plans:
         print(f"study, {args.profile} profile, suite {plan.suite}: {len(variants)} variants x {len(plan.envs)} envs "
               f"({', '.join(plan.envs)}) x {args.seeds} seeds, results in {rel(out)}")
     failed = execute(runs, args, out, command)
     if args.dry_run:
         return
-    # the report covers every suite: those not run now with their default plan (a line if none finished)
-    others = [plan_suite(s, envs, list(VARIANTS), SEEDS.get(args.profile, 1), args.profile, out)
-              for s, envs in suite_envs([s for s in SUITES if s not in chosen], None, args.profile, env_scores,
-                                        quiet=True).items()]
+    if args.summary:
+        print(f"summary: {save_summary(args.summary, reported, out)} finished runs in {rel(args.summary)}")
     ordered = sorted(plans + others, key=lambda pl: SUITES.index(pl.suite))
     path = report(ordered, env_scores, args.profile, out, args.report_dir, command, args.bootstrap_reps,
                   min(POI_REPS, args.bootstrap_reps))

@@ -175,7 +175,8 @@ def test_budgets_and_profiles():
         assert all(b % study.BATCH == 0 and b >= study.BATCH for b in budgets.values())
     assert study.SEEDS["quick"] >= 3 and study.SEEDS["full"] >= 5
     # the quick profile over the whole planned suite, four variants, fits in an hour on 2 cores
-    runs = [study.Run(v.script, env, seed, study.BUDGETS["quick"][env], "x", v.flags) for v in study.VARIANTS.values()
+    runs = [study.Run(v.script, env, seed, study.BUDGETS["quick"][env], "x", v.flags)
+            for v in map(study.VARIANTS.get, study.DEFAULT_VARIANTS)
             for env in SUITE_PLAN for seed in range(1, study.SEEDS["quick"] + 1)]
     steps, seconds = study.estimate(runs, parallel=2)
     assert len(runs) == 84 and 85e6 <= steps <= 100e6 and seconds < 3600
@@ -191,7 +192,8 @@ def test_gym_suites_budgets_and_costs():
             budgets = study.SUITE_BUDGETS[suite][profile]
             assert set(budgets) == set(envs)
             assert all(b % study.BATCH == 0 and b >= study.BATCH for b in budgets.values())
-            plan = study.plan_suite(suite, list(envs), list(study.VARIANTS), study.SEEDS[profile], profile, "/x")
+            plan = study.plan_suite(suite, list(envs), list(study.DEFAULT_VARIANTS), study.SEEDS[profile], profile,
+                                    "/x")
             assert len(plan.runs) == 4 * 5 * study.SEEDS[profile]
             _, seconds = study.estimate(plan.runs, parallel=2)
             assert seconds < limit_h * 3600, (suite, profile, seconds / 3600)
@@ -224,7 +226,7 @@ def test_reference_table():
 
 
 def test_variants_and_markers_resume(tmp_path):
-    plan = study.plan_suite("fastenvs", ["cartpole"], list(study.VARIANTS), 1, "quick", str(tmp_path))
+    plan = study.plan_suite("fastenvs", ["cartpole"], list(study.DEFAULT_VARIANTS), 1, "quick", str(tmp_path))
     by_key = {r.key: r for r in plan.runs}
     assert list(by_key) == ["ppo_gae", "ppo_gae_lambda1", "ppo_reward_horizon", "ppo_avg_reward"]
     lam1 = by_key["ppo_gae_lambda1"]
@@ -250,6 +252,13 @@ def test_variants_and_markers_resume(tmp_path):
     assert not study.is_complete(lam1)
     assert study.select_variants("gae_lambda1,gae", tuple(study.VARIANTS)) == ["ppo_gae", "ppo_gae_lambda1"]
     assert study.select_variants(None) == list(study.SCRIPTS)  # what sensitivity.py gets: the three scripts
+    # the candidate default of the reward-horizon script runs only when named, with its flags
+    bins = study.plan_suite("fastenvs", ["cartpole"], study.select_variants("reward_horizon_bins",
+                            tuple(study.VARIANTS)), 1, "quick", str(tmp_path)).runs
+    assert [r.key for r in bins] == ["ppo_reward_horizon_bins"] and bins[0].script == "ppo_reward_horizon"
+    assert bins[0].args()[-8:] == ["--bins", "geometric", "--horizon", "1024", "--head-weighting", "adaptive",
+                                   "--cut-fraction", "2"]
+    assert "ppo_reward_horizon_bins" in study.VARIANTS and "ppo_reward_horizon_bins" not in study.DEFAULT_VARIANTS
     with pytest.raises(study.UserError, match="unknown variant 'ppo_gae_lambda1'"):
         study.select_variants("ppo_gae_lambda1")
 
@@ -296,7 +305,7 @@ def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and mat
     plans = []
     for suite, envs in (("fastenvs", ["cartpole", "pong"]), ("minatar", ["MinAtar/Breakout-v1", "MinAtar/Seaquest-v1"]),
                         ("mujoco", ["Hopper-v5"])):
-        plan = study.plan_suite(suite, envs, list(study.VARIANTS), 3, "quick", str(out))
+        plan = study.plan_suite(suite, envs, list(study.DEFAULT_VARIANTS), 3, "quick", str(out))
         for run in plan.runs:
             if suite == "mujoco":
                 continue  # a suite with no finished run
@@ -325,6 +334,16 @@ def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and mat
     assert "| minatar | MinAtar/Breakout-v1 | 0.38 | 28 |" in text and "gymnax" in text
     assert "| mujoco | Hopper-v5 | 16.67 | 2382.86 |" in text and "CleanRL" in text
     assert "| GAE, λ = 1 | `ppo_gae.py --gae-lambda 1.0` | 0.99 | 1 |" in text
+    # a variant asked for but never run in a suite is named once, not shown as empty rows
+    plans[1].variants.append("ppo_reward_horizon_bins")
+    plans[1].runs.append(study.Run("ppo_reward_horizon", "MinAtar/Breakout-v1", 1, 2000,
+                                   str(out / "ppo_reward_horizon_bins" / "x" / "seed1"),
+                                   variant="ppo_reward_horizon_bins"))
+    text = open(study.report(plans, scores, "quick", str(out), str(tmp_path / "docs"), "python benchmarks/study.py",
+                             reps=50, poi_reps=20)).read()
+    minatar = text.split("## MinAtar")[1].split("## MuJoCo")[0]
+    assert "Not run in this suite yet: reward horizon, bins + cut." in minatar
+    assert "| reward horizon, bins + cut" not in minatar and "Incomplete" not in minatar
     for png in ("curves.png", "aggregate.png", "minatar_curves.png", "minatar_aggregate.png"):
         size = os.path.getsize(tmp_path / "docs" / "results" / png)
         assert 0 < size <= 150_000, (png, size)
@@ -333,7 +352,7 @@ def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and mat
 
 def test_report_with_no_finished_run_at_all(tmp_path):
     scores = study.all_env_scores()
-    plans = [study.plan_suite(s, list(envs), list(study.VARIANTS), 1, "quick", str(tmp_path / "out"))
+    plans = [study.plan_suite(s, list(envs), list(study.DEFAULT_VARIANTS), 1, "quick", str(tmp_path / "out"))
              for s, envs in study.GYM_ENVS.items()]
     text = open(study.report(plans, scores, "quick", str(tmp_path / "out"), str(tmp_path / "docs"), "x",
                              reps=10, poi_reps=10)).read()
@@ -492,3 +511,58 @@ def test_slurm_flags_become_the_sbatch_file(tmp_path, monkeypatch):
     args.slurm_time = None
     assert study.make_executor(args, str(tmp_path / "jobs"), runs)._executor.parameters["time"] == \
         study.job_minutes(runs) > 30
+
+
+def test_summary_round_trip_rebuilds_finished_runs(tmp_path):
+    """A committed summary is enough to rebuild the run directories the report reads: save the finished runs,
+    delete the directories, restore, and every run is complete again with the same per-iteration numbers."""
+    out = tmp_path / "out"
+    plan = study.plan_suite("fastenvs", ["cartpole"], ["ppo_gae", "ppo_gae_lambda1"], 2, "quick", str(out))
+    done, unfinished = plan.runs[:3], plan.runs[3]
+    for i, run in enumerate(done):
+        write_metrics(run.run_dir, [None] + [10.0 * i + k for k in range(31)], batch=study.BATCH)
+        with open(os.path.join(run.run_dir, study.MARKER), "w") as f:
+            json.dump({"args": run.args(), "wall_s": 12.5 + i, "host": "h"}, f)
+    write_metrics(unfinished.run_dir, [1.0] * 5, batch=study.BATCH)  # stopped early: not summarised
+    study.record_invocation(str(out), {"command": "c", "started": "2026-01-01T00:00:00", "runs_executed": 3})
+    path = str(tmp_path / "summary.json")
+    assert study.save_summary(path, plan.runs, str(out)) == 3
+    before = {r.run_dir: study.read_metrics(r.run_dir) for r in done}
+    import shutil
+    shutil.rmtree(out)
+    assert study.restore_from_summary(path, plan.runs, str(out)) == 3
+    assert [study.is_complete(r) for r in plan.runs] == [True, True, True, False]
+    for run in done:
+        rows = study.read_metrics(run.run_dir)
+        assert [(r["iteration"], r["global_step"], r["episode_score"], r["sps"]) for r in rows] == \
+            [(r["iteration"], r["global_step"], r["episode_score"], r["sps"]) for r in before[run.run_dir]]
+    assert json.load(open(os.path.join(done[1].run_dir, study.MARKER)))["wall_s"] == 13.5
+    assert [i["command"] for i in study.read_invocations(str(out))] == ["c"]
+    assert study.restore_from_summary(path, plan.runs, str(out)) == 0  # nothing is missing any more
+    # an entry made with other arguments (a changed budget) is not restored into this plan's run
+    other = study.plan_suite("fastenvs", ["cartpole"], ["ppo_gae"], 1, "quick", str(tmp_path / "o2"), scale=0.5)
+    assert study.restore_from_summary(path, other.runs, str(tmp_path / "o2")) == 0
+    # the older layout ({key: rows of [step, score, length]}) restores too, without steps/s
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({study.summary_key(done[0]): [[study.BATCH * k, 1.0, 5.0] for k in range(1, 33)]}))
+    shutil.rmtree(out)
+    assert study.restore_from_summary(str(old), plan.runs, str(out)) == 1 and study.is_complete(done[0])
+    assert study.read_metrics(done[0].run_dir)[-1]["sps"] is None
+
+
+def test_seeds_summary_restores_a_grid(tmp_path):
+    import seeds
+
+    summary = tmp_path / "s.json"
+    rows = [[seeds.BATCH * k, float(k), 9.0] for k in range(1, 153)]
+    summary.write_text(json.dumps({"value-clip/gae__clip/seed1": rows}))
+    out = tmp_path / "runs"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "seeds.py"), "--grid", "value-clip",
+                        "--seeds", "1", "--report-only", "--out", str(out), "--summary", str(summary)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "restored 1 finished runs" in r.stdout
+    assert "| gae, clip | 4.98M | 152.0 |" in r.stdout  # the score at the last checkpoint, from the summary
+    saved = json.loads(summary.read_text())["runs"]
+    assert list(saved) == ["value-clip/gae__clip/seed1"] and saved["value-clip/gae__clip/seed1"]["rows"][-1][:2] == \
+        [152 * seeds.BATCH, 152.0]
