@@ -27,6 +27,8 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import study  # noqa: E402  (the summary file format)
 BATCH = 512 * 64  # the scripts' default batch
 
 # CleanRL's ppo_continuous_action.py hyperparameters, as the scripts' flags (its defaults: 1 env, 2048 steps,
@@ -80,40 +82,22 @@ def read(run_dir: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def restore(path: str, key: str, run_dir: str, budget: int) -> bool:
+def restore(path: str, key: str, run_dir: str) -> bool:
     """Write run_dir/metrics.jsonl from the summary at `path` when the summary holds a finished run under `key`
-    and run_dir has none (a fresh checkout: run directories are not committed, summaries are)."""
-    entry = load_summary(path).get(key)
+    and run_dir has none as long (a fresh checkout: run directories are not committed, summaries are)."""
+    entry = study.read_summary(path)["runs"].get(key)
     if entry is None or (read(run_dir) and read(run_dir)[-1]["global_step"] >= entry["rows"][-1][0]):
         return False
-    rows = entry["rows"]
-    os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "metrics.jsonl"), "w") as f:
-        for step, score, length, *sps in rows:
-            f.write(json.dumps({"iteration": round(step / rows[0][0]), "global_step": step, "episode_score": score,
-                                "episode_length": length, "sps": sps[0] if sps else None}) + "\n")
+    study.write_metrics(run_dir, study.metrics_rows(entry["rows"]))
     return True
 
 
-def load_summary(path: str) -> dict:
-    """{key: {"rows": [[step, score, episode length, sps], ...]}}; an older file maps each key to its rows."""
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        data = json.load(f)
-    data = data.get("runs", data)
-    return {k: v if isinstance(v, dict) else {"rows": v} for k, v in data.items()}
-
-
 def save_summary(path: str, finished: dict[str, list[dict]]):
-    """Merge {key: metrics rows} of finished runs into the summary at `path`, one line per run."""
-    data = load_summary(path)
+    """Merge {key: metrics rows} of finished runs into the summary at `path`."""
+    data = study.read_summary(path)
     for key, rows in finished.items():
-        data[key] = {"rows": [[r["global_step"], r.get("episode_score"), r.get("episode_length"), r.get("sps")]
-                              for r in rows]}
-    with open(path, "w") as f:
-        f.write('{"runs": {\n' + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(data.items()))
-                + "\n}}\n")
+        data["runs"][key] = {"rows": study.summary_rows(rows)}
+    study.write_summary(path, data)
 
 
 def score_at(rows: list[dict], step: int) -> float | None:
@@ -155,7 +139,7 @@ def main(argv=None):
     runs = [(v, s, os.path.join(args.out, args.grid, slug(v), f"seed{s}")) for v in variants
             for s in range(1, args.seeds + 1)]
     if args.summary:
-        restored = sum(restore(args.summary, f"{args.grid}/{slug(v)}/seed{s}", d, budget) for v, s, d in runs)
+        restored = sum(restore(args.summary, f"{args.grid}/{slug(v)}/seed{s}", d) for v, s, d in runs)
         print(f"restored {restored} finished runs from {args.summary}")
 
     def finished(run_dir):

@@ -891,6 +891,33 @@ def read_summary(path: str) -> dict:
     return data
 
 
+def summary_rows(rows: list[dict]) -> list[list]:
+    """metrics.jsonl rows -> the summary's rows: [global_step, episode_score, episode_length, sps]."""
+    return [[r["global_step"], r.get("episode_score"), r.get("episode_length"), r.get("sps")] for r in rows]
+
+
+def metrics_rows(rows: list[list]) -> list[dict]:
+    """The summary's rows -> metrics.jsonl rows (what the reports read); iteration i logged i x batch steps."""
+    batch = rows[0][0]
+    return [{"iteration": round(step / batch), "global_step": step, "episode_score": score, "episode_length": length,
+             "sps": sps} for step, score, length, sps in ((list(row) + [None])[:4] for row in rows)]
+
+
+def write_metrics(run_dir: str, rows: list[dict]):
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "metrics.jsonl"), "w") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def write_summary(path: str, data: dict):
+    """The summary file, one line per run, so that a diff shows which runs changed."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write('{"invocations": ' + json.dumps(data["invocations"]) + ',\n "runs": {\n')
+        f.write(",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(data["runs"].items())))
+        f.write("\n }\n}\n")
+
+
 def summary_key(run: Run) -> str:
     return f"{run.key}/{env_dirname(run.env)}/seed{run.seed}"
 
@@ -905,14 +932,7 @@ def restore_from_summary(path: str, runs: list[Run], out: str) -> int:
         entry = data["runs"].get(summary_key(run))
         if entry is None or is_complete(run) or ("args" in entry and not same_args(entry["args"], run.args())):
             continue
-        rows = entry["rows"]
-        batch = rows[0][0]  # iteration i logs global_step = i * batch
-        os.makedirs(run.run_dir, exist_ok=True)
-        with open(os.path.join(run.run_dir, "metrics.jsonl"), "w") as f:
-            for row in rows:
-                step, score, length, sps = (list(row) + [None])[:4]
-                f.write(json.dumps({"iteration": round(step / batch), "global_step": step, "episode_score": score,
-                                    "episode_length": length, "sps": sps}) + "\n")
+        write_metrics(run.run_dir, metrics_rows(entry["rows"]))
         with open(os.path.join(run.run_dir, MARKER), "w") as f:
             json.dump({"args": run.args(), "command": run.shell(), "variant": run.key,
                        "restored_from": rel(path), **{k: entry[k] for k in ("wall_s", "host") if k in entry}}, f)
@@ -941,10 +961,8 @@ def save_summary(path: str, runs: list[Run], out: str) -> int:
                 marker = json.load(f)
         except (OSError, json.JSONDecodeError):
             marker = {}
-        rows = [[r["global_step"], r.get("episode_score"), r.get("episode_length"), r.get("sps")]
-                for r in read_metrics(run.run_dir)]
         old = data["runs"].get(summary_key(run), {})
-        entry = {"args": [a for a in run.args()], "rows": rows}
+        entry = {"args": run.args(), "rows": summary_rows(read_metrics(run.run_dir))}
         for k in ("wall_s", "host"):
             if marker.get(k, old.get(k)) is not None:
                 entry[k] = marker.get(k, old.get(k))
@@ -955,11 +973,7 @@ def save_summary(path: str, runs: list[Run], out: str) -> int:
         data["runs"][summary_key(run)] = entry
     known = {i.get("started") for i in data["invocations"]}
     data["invocations"] += [i for i in read_invocations(out) if i.get("started") not in known]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:  # one line per run, so a diff shows which runs changed
-        f.write('{"invocations": ' + json.dumps(data["invocations"]) + ',\n "runs": {\n')
-        f.write(",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(data["runs"].items())))
-        f.write("\n }\n}\n")
+    write_summary(path, data)
     return len(data["runs"])
 
 
