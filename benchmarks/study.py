@@ -14,9 +14,9 @@ MinAtar v1 games) and mujoco (Hopper, HalfCheetah, Walker2d, Ant, Swimmer, v5), 
 Variants (DEFAULT_VARIANTS): the three scripts with their defaults, and `ppo_gae.py --gae-lambda 1.0`
 ("GAE, λ = 1"), which keeps γ but drops λ's bias, so the report tells "no γ" (reward horizon,
 average reward) from "no λ bias". `--variants reward_horizon_bins` adds a candidate default of the
-reward-horizon script (geometric bins up to H = 1024 and the adaptive cut). Every run is one of the scripts launched through its own command
-line with the kit's one default set: only --env, --seed, --total-timesteps, --threads 1 and
---run-dir change (and the variant's own flag), and the budget of an env is the same for every
+reward-horizon script (geometric bins up to H = 1024 and the adaptive cut). Every run is one of
+the scripts launched through its own command line with the kit's one default set: only --env,
+--seed, --total-timesteps, --threads 1 and --run-dir change (and the variant's own flag), and the budget of an env is the same for every
 variant. Runs go into `<out>/<variant>/<env>/seed<k>/` (env ids with `/` written with `-`; default
 out: runs/study/<profile>, shared by the suites).
 
