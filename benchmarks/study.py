@@ -16,9 +16,9 @@ Variants (DEFAULT_VARIANTS): the three scripts with their defaults, and `ppo_gae
 average reward) from "no λ bias". `--variants reward_horizon_bins` adds a candidate default of the
 reward-horizon script (geometric bins up to H = 1024 and the adaptive cut). Every run is one of
 the scripts launched through its own command line with the kit's one default set: only --env,
---seed, --total-timesteps, --threads 1 and --run-dir change (and the variant's own flag), and the budget of an env is the same for every
-variant. Runs go into `<out>/<variant>/<env>/seed<k>/` (env ids with `/` written with `-`; default
-out: runs/study/<profile>, shared by the suites).
+--seed, --total-timesteps, --threads 1 and --run-dir change (and the variant's own flag), and the
+budget of an env is the same for every variant. Runs go into `<out>/<variant>/<env>/seed<k>/` (env
+ids with `/` written with `-`; default out: runs/study/<profile>, shared by the suites).
 
 Engines (`--engine`): `local` (default) runs `--parallel` at a time (default: one per core), each
 with one thread (OMP, MKL, Numba and so torch); `submitit` hands each run to submitit as one job
@@ -961,16 +961,13 @@ def save_summary(path: str, runs: list[Run], out: str) -> int:
                 marker = json.load(f)
         except (OSError, json.JSONDecodeError):
             marker = {}
-        old = data["runs"].get(summary_key(run), {})
-        entry = {"args": run.args(), "rows": summary_rows(read_metrics(run.run_dir))}
-        for k in ("wall_s", "host"):
-            if marker.get(k, old.get(k)) is not None:
-                entry[k] = marker.get(k, old.get(k))
-        if "restored_from" in marker and old:  # a restored run adds nothing: keep what the summary had
-            entry = {**old, "args": entry["args"]}
-        i = entry["args"].index("--run-dir")  # where the run lay is this machine's business
-        del entry["args"][i:i + 2]
-        data["runs"][summary_key(run)] = entry
+        key = summary_key(run)
+        if "restored_from" in marker and key in data["runs"]:
+            continue  # a run restored from this summary adds nothing to it
+        args = run.args()
+        i = args.index("--run-dir")  # where the run lay is this machine's business
+        data["runs"][key] = {"args": args[:i] + args[i + 2:], "rows": summary_rows(read_metrics(run.run_dir)),
+                             **{k: marker[k] for k in ("wall_s", "host") if k in marker}}
     known = {i.get("started") for i in data["invocations"]}
     data["invocations"] += [i for i in read_invocations(out) if i.get("started") not in known]
     write_summary(path, data)
