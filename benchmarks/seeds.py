@@ -82,10 +82,10 @@ def read(run_dir: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def restore(path: str, key: str, run_dir: str) -> bool:
-    """Write run_dir/metrics.jsonl from the summary at `path` when the summary holds a finished run under `key`
-    and run_dir has none as long (a fresh checkout: run directories are not committed, summaries are)."""
-    entry = study.read_summary(path)["runs"].get(key)
+def restore(entries: dict, key: str, run_dir: str) -> bool:
+    """Write run_dir/metrics.jsonl from a summary's entry `key` when run_dir holds fewer steps (a fresh
+    checkout: run directories are not committed, summaries are)."""
+    entry = entries.get(key)
     if entry is None or (read(run_dir) and read(run_dir)[-1]["global_step"] >= entry["rows"][-1][0]):
         return False
     study.write_metrics(run_dir, study.metrics_rows(entry["rows"]))
@@ -136,25 +136,33 @@ def main(argv=None):
     env, budget, checkpoints, variants, *rest = GRIDS[args.grid]
     batch = rest[0] if rest else BATCH
 
+    if args.parallel < 1:
+        print(f"error: --parallel={args.parallel} is not allowed: use an integer >= 1", file=sys.stderr)
+        sys.exit(2)
+    bad = [v for v in args.variant if v not in variants]
+    if bad:
+        print(f"error: --variant {bad[0]!r} is not a variant of grid {args.grid}: use one of "
+              f"{' | '.join(repr(v) for v in variants)}", file=sys.stderr)
+        sys.exit(2)
+
     runs = [(v, s, os.path.join(args.out, args.grid, slug(v), f"seed{s}")) for v in variants
             for s in range(1, args.seeds + 1)]
-    if args.summary:
-        restored = sum(restore(args.summary, f"{args.grid}/{slug(v)}/seed{s}", d) for v, s, d in runs)
-        print(f"restored {restored} finished runs from {args.summary}")
+
+    def key(variant, seed):  # a run's name in the summary file
+        return f"{args.grid}/{slug(variant)}/seed{seed}"
 
     def finished(run_dir):
         return read(run_dir) and read(run_dir)[-1]["global_step"] >= budget // batch * batch
 
+    def keep():  # every finished run into the summary
+        save_summary(args.summary, {key(v, s): read(d) for v, s, d in runs if finished(d)})
+
+    if args.summary:
+        entries = study.read_summary(args.summary)["runs"]
+        restored = sum(restore(entries, key(v, s), d) for v, s, d in runs)
+        print(f"restored {restored} finished runs from {args.summary}")
     todo = [r for r in runs if not finished(r[2])]
-    if args.parallel < 1:
-        print(f"error: --parallel={args.parallel} is not allowed: use an integer >= 1", file=sys.stderr)
-        sys.exit(2)
     if args.variant:
-        bad = [v for v in args.variant if v not in variants]
-        if bad:
-            print(f"error: --variant {bad[0]!r} is not a variant of grid {args.grid}: use one of "
-                  f"{' | '.join(repr(v) for v in variants)}", file=sys.stderr)
-            sys.exit(2)
         todo = [r for v in args.variant for r in todo if r[0] == v]
     if not args.report_only:
         live = []
@@ -171,11 +179,10 @@ def main(argv=None):
             time.sleep(2)
             running = [proc for proc in live if proc.poll() is None]
             if args.summary and len(running) < len(live):  # a run ended: its summary is kept at once
-                save_summary(args.summary, {f"{args.grid}/{slug(v)}/seed{s}": read(d) for v, s, d in runs
-                                            if finished(d)})
+                keep()
             live = running
     if args.summary:
-        save_summary(args.summary, {f"{args.grid}/{slug(v)}/seed{s}": read(d) for v, s, d in runs if finished(d)})
+        keep()
 
     print(f"{args.grid}: {env}, {budget:,d} steps, seeds 1..{args.seeds}; score = mean raw score of the last 100 "
           f"episodes at the first iteration at or past each step\n")

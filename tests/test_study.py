@@ -566,3 +566,11 @@ def test_seeds_summary_restores_a_grid(tmp_path):
     saved = json.loads(summary.read_text())["runs"]
     assert list(saved) == ["value-clip/gae__clip/seed1"] and saved["value-clip/gae__clip/seed1"]["rows"][-1][:2] == \
         [152 * seeds.BATCH, 152.0]
+
+
+@pytest.mark.parametrize("argv, bad", [(["--variant", "gae, gamma 0.5"], "'gae, gamma 0.5'"),
+                                       (["--parallel", "0"], "0")])
+def test_seeds_bad_input_is_one_line(argv, bad):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "seeds.py"), "--grid", "breakout-20m",
+                        "--report-only", *argv], capture_output=True, text=True)
+    assert r.returncode == 2 and bad in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
