@@ -222,7 +222,8 @@ def section(args, command: str) -> str:
               "reference loops over envs one at a time, so it is timed on the first n envs (as many as take "
               f"{args.ref_seconds:g} s, at most N) and scaled by N / n. `reward_bins` is `reward_horizon`'s "
               f"estimator with H = {BINS_HORIZON} in geometric bins (widths 1, 1, 2, 4, ...; one head a bin), "
-              "which no script uses yet. Share: the kernel's time (all cores) over "
+              "what `ppo_reward_horizon.py --bins geometric --horizon 1024` runs (its default, unit bins of "
+              "H = 32, runs the same kernel). Share: the kernel's time (all cores) over "
               "one training iteration of its script on Breakout (all cores); given only where the shape is the "
               "batch that was trained.", "",
               f"| kernel | T × N (× H) | 1 thread | all cores ({cores}) | reference (timed on n envs) | "
