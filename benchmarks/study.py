@@ -1,7 +1,7 @@
 """The study: the PPO variants on every env of a suite over several seeds, one set of hyperparameters.
 
     pip install -e ".[bench]"                                   # rliable, matplotlib and submitit
-    python benchmarks/study.py --profile quick                  # fastenvs, 3 seeds: about an hour on 2 cores
+    python benchmarks/study.py --profile quick                  # fastenvs, 3 seeds: 26 min on 2 cores (84 runs)
     python benchmarks/study.py --suite minatar --profile quick  # the five MinAtar games: about 2.6 h (.[minatar])
     python benchmarks/study.py --suite mujoco --profile quick   # five MuJoCo tasks, 1M steps: about 2.5 h (.[mujoco])
     python benchmarks/study.py --suite all --profile full --dry-run      # the commands, what is done, the cost
