@@ -18,7 +18,6 @@ IQM over seeds with 95% percentile-bootstrap CIs, and the fraction of runs above
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -74,12 +73,7 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name).strip("_")
 
 
-def read(run_dir: str) -> list[dict]:
-    path = os.path.join(run_dir, "metrics.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+read = study.read_metrics  # a run's metrics.jsonl rows (a torn last line, a run being written, dropped)
 
 
 def restore(entries: dict, key: str, run_dir: str) -> bool:

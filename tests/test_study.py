@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -528,7 +529,6 @@ def test_summary_round_trip_rebuilds_finished_runs(tmp_path):
     path = str(tmp_path / "summary.json")
     assert study.save_summary(path, plan.runs, str(out)) == 3
     before = {r.run_dir: study.read_metrics(r.run_dir) for r in done}
-    import shutil
     shutil.rmtree(out)
     assert study.restore_from_summary(path, plan.runs, str(out)) == 3
     assert [study.is_complete(r) for r in plan.runs] == [True, True, True, False]
