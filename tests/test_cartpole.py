@@ -4,25 +4,13 @@ with Gymnasium's CartPole-v1."""
 import math
 
 import gymnasium as gym
-import numba
 import numpy as np
 import pytest
 
 from fastenvs.cartpole import THETA_LIMIT, X_LIMIT, CartPole
 
 
-@pytest.fixture(autouse=True)
-def one_thread(request):
-    """Run the kernels on one thread except in tests that ask for `all_threads`: the results do not
-    depend on the thread count, and on a busy machine a parallel launch per small step can cost
-    milliseconds."""
-    if "all_threads" in request.fixturenames:
-        yield
-        return
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def in_bounds(obs, margin=1e-6):
@@ -106,11 +94,6 @@ def test_autoreset_and_episode_stats():
         ret[done] = 0.0
         length[done] = 0
     assert ended > 100 and truncated_seen > 10
-
-
-@pytest.fixture
-def all_threads():
-    """Keep Numba's full thread count for this test."""
 
 
 def test_fuzz_invariants(all_threads):

@@ -1,7 +1,6 @@
 """fastenvs.pong: API, autoreset bookkeeping, game invariants, swept paddle collisions,
 and a scripted tracker beating the random policy."""
 
-import numba
 import numpy as np
 import pytest
 
@@ -9,24 +8,7 @@ from fastenvs.pong import AGENT_FACE, BALL_R, H, MAX_SPEED, OPP_FACE, PADDLE_HAL
 
 AY, OY, BX, BY, VX, VY = range(6)
 
-
-@pytest.fixture(autouse=True)
-def one_thread(request):
-    """Run the kernels on one thread except in tests that ask for `all_threads`: the results do not
-    depend on the thread count, and on a busy machine a parallel launch per small step can cost
-    milliseconds."""
-    if "all_threads" in request.fixturenames:
-        yield
-        return
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
-
-
-@pytest.fixture
-def all_threads():
-    """Keep Numba's full thread count for this test."""
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_actions(rng, n):
