@@ -180,21 +180,45 @@ def main(argv=None):
 
     print(f"{args.grid}: {env}, {budget:,d} steps, seeds 1..{args.seeds}; score = mean raw score of the last 100 "
           f"episodes at the first iteration at or past each step\n")
-    print(f"| variant | step | per seed | mean [95% CI] | IQM [95% CI] | runs > {args.wall:g} |")
-    print("|---|---:|---|---|---|---:|")
+    by_run = {(v, s): d for v, s, d in runs}
+    print("\n".join(table(variants, checkpoints, args.seeds, lambda v, s: read(by_run[v, s]), args.wall)))
+    if args.plot:
+        plot(args, env, variants, runs)
+
+
+def table(variants, checkpoints, seeds: int, rows_of, wall: float) -> list[str]:
+    """The report's markdown table: per variant with a finished run and checkpoint, the score of seeds 1..k
+    ("-" where a run has not reached it), mean and IQM with 95% bootstrap CIs, and the runs above `wall`.
+    rows_of(variant, seed) gives a run's metrics rows ([] for none)."""
+    lines = [f"| variant | step | per seed | mean [95% CI] | IQM [95% CI] | runs > {wall:g} |",
+             "|---|---:|---|---|---|---:|"]
     for variant in variants:
         for step in checkpoints:
-            scores = [score_at(read(d), step) for v, _, d in runs if v == variant]
+            scores = [score_at(rows_of(variant, s), step) for s in range(1, seeds + 1)]
             done = np.array([x for x in scores if x is not None], dtype=float)
             if not len(done):
                 continue
             lo, hi = bootstrap_ci(done, np.mean)
             ilo, ihi = bootstrap_ci(done, iqm)
             per_seed = ", ".join("-" if x is None else f"{x:.1f}" for x in scores)
-            print(f"| {variant} | {step / 1e6:.2f}M | {per_seed} | {done.mean():.1f} [{lo:.1f}, {hi:.1f}] | "
-                  f"{iqm(done):.1f} [{ilo:.1f}, {ihi:.1f}] | {np.mean(done > args.wall):.0%} |")
-    if args.plot:
-        plot(args, env, variants, runs)
+            lines.append(f"| {variant} | {step / 1e6:.2f}M | {per_seed} | {done.mean():.1f} [{lo:.1f}, {hi:.1f}] | "
+                         f"{iqm(done):.1f} [{ilo:.1f}, {ihi:.1f}] | {np.mean(done > wall):.0%} |")
+    return lines
+
+
+def summary_table(path: str, grid: str, seeds: int, wall: float = 400.0) -> tuple[list[str], list[str]]:
+    """The table of `table` from a committed summary alone (no run directory needed), and one line per variant
+    with a run: its command."""
+    env, _, checkpoints, variants, *_ = GRIDS[grid]
+    entries = study.read_summary(path)["runs"]
+
+    def rows_of(variant, seed):
+        entry = entries.get(f"{grid}/{slug(variant)}/seed{seed}")
+        return study.metrics_rows(entry["rows"]) if entry else []
+
+    ran = [v for v in variants if any(rows_of(v, s) for s in range(1, seeds + 1))]
+    commands = [f"{v}: `{' '.join([variants[v][0], '--env', env, *variants[v][1]])}`" for v in ran]
+    return table(ran, checkpoints, seeds, rows_of, wall), commands
 
 
 def plot(args, env, variants, runs):

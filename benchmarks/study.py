@@ -38,7 +38,8 @@ An iteration logged before the first episode ended counts as the random-policy s
 0): the policy is still the untrained, near-uniform one. Per suite, across envs x seeds: the
 interquartile mean (IQM) and the optimality gap with 95% stratified-bootstrap confidence intervals
 (rliable; runs resampled within each env), and the probability of improvement of each variant
-over each other. The report, one section per suite, goes to docs/results.md, the plots to
+over each other. The report, one section per suite and one on Breakout over seeds (built from
+benchmarks/seeds.py's committed summary, SEEDS_SECTIONS), goes to docs/results.md, the plots to
 docs/results/.
 
 Budgets per suite and profile live in SUITE_BUDGETS below (BUDGETS: the fastenvs ones);
@@ -1364,6 +1365,41 @@ def reference_table(plans: list[SuitePlan], env_scores: dict) -> list[str]:
     return lines + [""]
 
 
+# benchmarks/seeds.py grids with a section of their own in the report, when their committed summary (relative to
+# the report's directory) exists: (grid, seeds, summary, plot)
+SEEDS_SECTIONS = (("breakout-20m", 5, "results/seeds_breakout-20m.json", "results/breakout_20m.png"),)
+
+
+def seeds_section(report_dir: str) -> list[str]:
+    """The report's section on Breakout over seeds, from seeds.py's committed summary alone; [] without it."""
+    import seeds  # benchmarks/seeds.py, which imports this module for the summary format
+
+    lines = []
+    for grid, n, summary, png in SEEDS_SECTIONS:
+        path = os.path.join(report_dir, summary)
+        if not os.path.exists(path):
+            continue
+        env, budget, *_ = seeds.GRIDS[grid]
+        rows, commands = seeds.summary_table(path, grid, n)
+        report_cmd = (f"python benchmarks/seeds.py --grid {grid} --seeds {n} --report-only --plot docs/{png} "
+                      f"--summary docs/{summary}")
+        lines += [f"## {env.capitalize()} over seeds, {budget / 1e6:.0f}M steps", "",
+                  f"The kit's `{env}` env at {budget:,} steps a run, each script with its defaults and the other "
+                  f"variants of `benchmarks/seeds.py --grid {grid}`, seeds 1..{n} where run (\"-\": a seed not "
+                  "run). Score: the mean raw score of the last 100 episodes at the first iteration at or past the "
+                  "step; mean and IQM over seeds with 95% percentile-bootstrap CIs; the last column, the fraction of "
+                  "runs past 400 points (one wall). Which machine ran which runs, the commands that ran them, and "
+                  "what the numbers say: "
+                  "[benchmarks.md](benchmarks.md#breakout-over-seeds-20m-steps-todays-defaults).", "",
+                  f"Report command: `{report_cmd}` (from the summary alone; it needs no run directory).", "",
+                  *rows, "", "Variants (each with `--seed k --threads 1 --total-timesteps "
+                  f"{budget}` added):", "", *(f"* {c}" for c in commands), ""]
+        if os.path.exists(os.path.join(report_dir, png)):
+            lines += [f"![{env} score over {budget / 1e6:.0f}M steps: mean over seeds, band from the lowest to the "
+                      f"highest run]({png})", ""]
+    return lines
+
+
 def report(plans: list[SuitePlan], env_scores: dict, profile: str, out: str, report_dir: str, command: str,
            reps: int = BOOTSTRAP_REPS, poi_reps: int = POI_REPS) -> str:
     """Write report_dir/results.md (one section per suite) and report_dir/results/*.png from the finished runs;
@@ -1401,6 +1437,7 @@ def report(plans: list[SuitePlan], env_scores: dict, profile: str, out: str, rep
         cmd = (f"python benchmarks/study.py --suite {plan.suite} --profile {profile}")
         lines += suite_section(plan, env_scores, profile, plots_dir, reps, poi_reps, cmd)
 
+    lines += seeds_section(report_dir)
     lines += reference_table(plans, env_scores)
 
     invocations = [i for i in read_invocations(out) if i.get("runs_executed")]

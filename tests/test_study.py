@@ -574,3 +574,28 @@ def test_seeds_bad_input_is_one_line(argv, bad):
     r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "seeds.py"), "--grid", "breakout-20m",
                         "--report-only", *argv], capture_output=True, text=True)
     assert r.returncode == 2 and bad in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_report_has_the_seeds_section_from_the_summary_alone(tmp_path):
+    """The report's Breakout-over-seeds section is built from seeds.py's committed summary, with no run
+    directory: per-seed scores at each checkpoint, their mean, "-" for a seed not run, and only variants run."""
+    import seeds
+
+    grid, n, summary, _ = study.SEEDS_SECTIONS[0]
+    env, budget, checkpoints, variants, *_ = seeds.GRIDS[grid]
+    steps = range(seeds.BATCH, budget + 1, seeds.BATCH)
+
+    def rows(final):  # a run whose score climbs linearly to `final` at the budget
+        return [[s, final * s / budget, 100.0] for s in steps]
+
+    runs = {f"{grid}/gae/seed1": rows(800.0), f"{grid}/gae/seed2": rows(840.0), f"{grid}/avg_reward/seed1": rows(300.0)}
+    os.makedirs(tmp_path / "results")
+    (tmp_path / summary).write_text(json.dumps({"invocations": [], "runs": {k: {"rows": v} for k, v in runs.items()}}))
+    text = "\n".join(study.seeds_section(str(tmp_path)))
+    last = checkpoints[-1]
+    assert f"## {env.capitalize()} over seeds" in text
+    assert f"| gae | {last / 1e6:.2f}M | 800.0, 840.0, {', '.join(['-'] * (n - 2))} | 820.0 [" in text
+    assert f"| avg reward | {last / 1e6:.2f}M | 300.0, {', '.join(['-'] * (n - 1))} | 300.0 [300.0, 300.0] |" in text
+    assert "| gae, lambda 1 |" not in text and "* gae, lambda 1:" not in text  # a variant never run is not listed
+    assert "* avg reward: `ppo_avg_reward.py --env breakout`" in text
+    assert study.seeds_section(str(tmp_path / "elsewhere")) == []  # no summary, no section
