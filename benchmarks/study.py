@@ -3,7 +3,7 @@
     pip install -e ".[bench]"                                   # rliable, matplotlib and submitit
     python benchmarks/study.py --profile quick                  # fastenvs, 3 seeds: 26 min on 2 cores (84 runs)
     python benchmarks/study.py --suite minatar --profile quick  # the five MinAtar games: about 2.6 h (.[minatar])
-    python benchmarks/study.py --suite mujoco --profile quick   # five MuJoCo tasks, 1M steps: about 2.5 h (.[mujoco])
+    python benchmarks/study.py --suite mujoco --profile quick   # five MuJoCo tasks, 1M steps: about 1.5 h (.[mujoco])
     python benchmarks/study.py --suite all --profile full --dry-run      # the commands, what is done, the cost
     python benchmarks/study.py --profile quick --report-only    # aggregate the finished runs only
     python benchmarks/study.py --suite mujoco --engine submitit --slurm-partition cpu    # a Slurm job per run
@@ -144,8 +144,10 @@ EXTRAS = {"minatar": "minatar", "mujoco": "mujoco"}  # suite -> the module its e
 #           together every 2,501 steps, 1.28M env steps, so 32 iterations would score no episode),
 #           60 runs, 82M steps: ~2.6 h.
 #           full: 122 iterations (4.0M steps; Freeway: 3 rounds of episodes), 100 runs, 400M steps: ~12 h.
-# mujoco    quick: 31 iterations (1.02M steps, the 1M of the CleanRL references), 60 runs, 61M steps: ~2.5 h.
-#           full: 92 iterations (3.0M steps), 100 runs, 301M steps: ~12 h.
+# mujoco    quick: 31 iterations (1.02M steps, the 1M of the CleanRL references), 60 runs, 61M steps: ~1.5 h
+#           (measured 2026-12-01, 2 at a time: 1.6 min a run on HalfCheetah, 2.1 Swimmer, 2.7 Hopper,
+#           3.0 Walker2d, 5.2 Ant, so 14.6 min for a variant and seed over the five tasks).
+#           full: 92 iterations (3.0M steps), 100 runs, 301M steps: ~7.5 h at those rates.
 BUDGETS = {
     "quick": {"bandit": 16 * BATCH, "squared": 32 * BATCH, "delay": 32 * BATCH, "chain": 32 * BATCH,
               "cartpole": 32 * BATCH, "breakout": 48 * BATCH, "pong": 48 * BATCH},
