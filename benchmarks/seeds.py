@@ -73,6 +73,11 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name).strip("_")
 
 
+def summary_key(grid: str, variant: str, seed: int) -> str:
+    """A run's name in a grid's summary file."""
+    return f"{grid}/{slug(variant)}/seed{seed}"
+
+
 read = study.read_metrics  # a run's metrics.jsonl rows (a torn last line, a run being written, dropped)
 
 
@@ -142,18 +147,15 @@ def main(argv=None):
     runs = [(v, s, os.path.join(args.out, args.grid, slug(v), f"seed{s}")) for v in variants
             for s in range(1, args.seeds + 1)]
 
-    def key(variant, seed):  # a run's name in the summary file
-        return f"{args.grid}/{slug(variant)}/seed{seed}"
-
     def finished(run_dir):
         return read(run_dir) and read(run_dir)[-1]["global_step"] >= budget // batch * batch
 
     def keep():  # every finished run into the summary
-        save_summary(args.summary, {key(v, s): read(d) for v, s, d in runs if finished(d)})
+        save_summary(args.summary, {summary_key(args.grid, v, s): read(d) for v, s, d in runs if finished(d)})
 
     if args.summary:
         entries = study.read_summary(args.summary)["runs"]
-        restored = sum(restore(entries, key(v, s), d) for v, s, d in runs)
+        restored = sum(restore(entries, summary_key(args.grid, v, s), d) for v, s, d in runs)
         print(f"restored {restored} finished runs from {args.summary}")
     todo = [r for r in runs if not finished(r[2])]
     if args.variant:
@@ -213,7 +215,7 @@ def summary_table(path: str, grid: str, seeds: int, wall: float = 400.0) -> tupl
     entries = study.read_summary(path)["runs"]
 
     def rows_of(variant, seed):
-        entry = entries.get(f"{grid}/{slug(variant)}/seed{seed}")
+        entry = entries.get(summary_key(grid, variant, seed))
         return study.metrics_rows(entry["rows"]) if entry else []
 
     ran = [v for v in variants if any(rows_of(v, s) for s in range(1, seeds + 1))]
