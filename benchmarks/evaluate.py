@@ -100,14 +100,18 @@ def film(mod, args, agent, prep, seed: int, path: str, max_frames: int = 2000):
     return len(frames)
 
 
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model", help="an agent.pt written by a script's --save-model")
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=12345, help="seed of the evaluation envs (not a training seed)")
     p.add_argument("--num-envs", type=int, default=8)
     p.add_argument("--gif", help="also save one sampled episode as a GIF here (fastenvs envs with render())")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
     if not os.path.isfile(a.model):
         fail(f"{a.model!r} is not a file: give the agent.pt of a run made with --save-model")
     if a.episodes < 1 or a.num_envs < 1:

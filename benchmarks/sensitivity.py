@@ -15,7 +15,7 @@ The grids (every other hyperparameter stays at the script's default):
 Each grid holds the script's default (gamma 0.99 and lambda 0.95; H 32; lambda 0.95 absorbing).
 
 Runs go to `<out>/<script>/<env>/<setting>/seed<k>/` (default out: runs/sensitivity/<profile>), with the
-per-env budgets, the runner, the resumability and the scoring of benchmarks/study.py: the score of a
+per-env budgets of benchmarks/suites.py, the runner of runner.py and the scoring of report.py: the score of a
 run is its normalized final score. The report (docs/sensitivity.md, plots in docs/sensitivity/)
 gives, per variant and env, the best grid point, the default's score and the gap between them:
 what tuning that env would buy over the default, the cost a gamma/lambda-free method claims to
@@ -46,8 +46,11 @@ from dataclasses import dataclass
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study  # noqa: E402
-from study import LABELS, ROOT, Run, UserError, fail  # noqa: E402
+import report  # noqa: E402
+import runner  # noqa: E402
+import suites  # noqa: E402
+from report import LABELS  # noqa: E402
+from runner import ROOT, Run, UserError, fail  # noqa: E402
 
 DEFAULT_ENVS = ("squared", "delay", "breakout")  # rewards at very different delays
 DEFAULT_SEEDS = 2
@@ -82,7 +85,7 @@ class Setting:
         return dict(self.values) == DEFAULTS[script]
 
 
-# --grid long: {name: (fastenvs env, delay L or None, budget in iterations of study.BATCH)}
+# --grid long: {name: (fastenvs env, delay L or None, budget in iterations of runner.BATCH)}
 LONG_ENVS = {"squared": ("squared", None, 16), "delay16": ("delay", 16, 16), "delay50": ("delay", 50, 32),
              "delay200": ("delay", 200, 32), "delay200long": ("delay", 200, 128), "breakout": ("breakout", None, 48)}
 LONG_DEFAULT_ENVS = ("squared", "delay16", "delay50", "delay200")
@@ -122,7 +125,7 @@ def long_runs(variants, envs, seeds, out, extra=(), labels=None, scale=1.0) -> t
                 if blind(s, st, env) or (labels and st.label not in labels):
                     continue
                 for seed in range(1, seeds + 1):
-                    run = Run(s, base, seed, study.scaled_budget(iters * study.BATCH, scale), os.path.join(out, s, env, st.label, f"seed{seed}"),
+                    run = Run(s, base, seed, runner.scaled_budget(iters * runner.BATCH, scale), os.path.join(out, s, env, st.label, f"seed{seed}"),
                               kw + st.flags() + extra, f"{env} {st.label}")
                     runs.append(run)
                     where[run] = (env, st)
@@ -140,16 +143,16 @@ def describe_long(st: Setting) -> str:
 
 def long_report(runs, where, envs, env_scores, args, out, command) -> str:
     """Write the --grid long section into <report dir>/sensitivity.md; return the path."""
-    scores = study.collect(runs, env_scores)
+    scores = report.collect(runs, env_scores)
     cells = {}  # (script, label, env) -> [normalized final scores]; effective windows alongside
     windows = {}
     for run, sc in scores.items():
         env, st = where[run]
         cells.setdefault((run.script, st.label, env), []).append(sc.final_norm)
-        w = [r["effective_window"] for r in study.read_metrics(run.run_dir) if "effective_window" in r]
+        w = [r["effective_window"] for r in runner.read_metrics(run.run_dir) if "effective_window" in r]
         if w and dict(st.values).get("head_weighting") == "adaptive":
             windows.setdefault((st.label, env), []).append(float(np.mean(w)))
-    variants = sorted({r.script for r in runs}, key=study.SCRIPTS.index)
+    variants = sorted({r.script for r in runs}, key=suites.SCRIPTS.index)
     best = {(s, e): max((np.mean(v) for (s2, _, e2), v in cells.items() if s2 == s and e2 == e), default=math.nan)
             for s in variants for e in envs}
     lines = [LONG_BEGIN, "## Long windows: reward bins and the adaptive cut", "",
@@ -170,23 +173,23 @@ def long_report(runs, where, envs, env_scores, args, out, command) -> str:
                 elif s == "ppo_gae" and LONG_ENVS[e][1] is None or not v:
                     row.append("-")
                 else:
-                    m, sd = study.mean_std(v)
-                    cell = study.fmt_ms(m, sd, 2) + (f" (n={len(v)})" if len(v) < args.seeds else "")
+                    m, sd = report.mean_std(v)
+                    cell = report.fmt_ms(m, sd, 2) + (f" (n={len(v)})" if len(v) < args.seeds else "")
                     if (st.label, e) in windows:
                         cell += f", window {np.mean(windows[(st.label, e)]):.0f}"
                     row.append(cell)
                     gaps.append(best[(s, e)] - m)
             gap = f"{np.mean(gaps):.3f}" if gaps else "-"
             lines.append(f"| {describe_long(st)} | " + " | ".join(row) + f" | {gap} |")
-    budgets = ", ".join(f"{e} {LONG_ENVS[e][2] * study.BATCH:,}" for e in envs)
-    invocations = [i for i in study.read_invocations(out) if i.get("runs_executed")]
+    budgets = ", ".join(f"{e} {LONG_ENVS[e][2] * runner.BATCH:,}" for e in envs)
+    invocations = [i for i in runner.read_invocations(out) if i.get("runs_executed")]
     wall = sum(i.get("wall_s", 0.0) for i in invocations)
     commands = list(dict.fromkeys(i["command"] for i in invocations)) or [command]
     lines += ["", f"* Commands: {'; '.join(f'`{c}`' for c in commands)}", f"* {len(scores)} of {len(runs)} runs "
-              f"finished; seeds 1..{args.seeds}; wall time {study.fmt_duration(wall) if wall else 'not recorded'}",
+              f"finished; seeds 1..{args.seeds}; wall time {runner.fmt_duration(wall) if wall else 'not recorded'}",
               f"* Budgets (env steps per run): {budgets}; every other hyperparameter at the script's default",
-              f"* Machine: {study.machine()}; one thread per run; report written {datetime.date.today().isoformat()}",
-              f"* Run directories: `{study.rel(out)}/<script>/<env>/<setting>/seed<k>/`", LONG_END]
+              f"* Machine: {runner.machine()}; one thread per run; report written {datetime.date.today().isoformat()}",
+              f"* Run directories: `{runner.rel(out)}/<script>/<env>/<setting>/seed<k>/`", LONG_END]
     return write_long_section("\n".join(lines), os.path.join(args.report_dir, "sensitivity.md"))
 
 
@@ -228,7 +231,7 @@ def select_settings(text: str | None, variants: list[str]) -> dict[str, list[Set
     grids = {s: grid(s) for s in variants}
     if not text:
         return grids
-    wanted = study.parse_list(text)
+    wanted = runner.parse_list(text)
     known = {st.label for s in variants for st in grids[s]}
     for label in wanted:
         if label not in known:
@@ -245,7 +248,7 @@ def table(scores, runs, script, env, settings):
     out = {}
     for st in settings:
         vals = [s.final_norm for r, s in scores.items() if r.script == script and r.env == env and r.tag == st.label]
-        m, sd = study.mean_std(vals)
+        m, sd = report.mean_std(vals)
         out[st.label] = (m, sd, len(vals))
     return out
 
@@ -282,7 +285,7 @@ def plot_gae(results, envs, settings, path):
         ax.set_title(env, fontsize=10)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=study.DPI)
+    fig.savefig(path, dpi=report.DPI)
     plt.close(fig)
 
 
@@ -317,25 +320,25 @@ def plot_lines(results, envs, settings, x_name, group, path, xlabel, log2=False)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=study.DPI)
+    fig.savefig(path, dpi=report.DPI)
     plt.close(fig)
 
 
-def report(runs, settings, envs, env_scores, args, out, command) -> str:
-    study.require_report_packages()
-    scores = study.collect(runs, env_scores)
+def write_report(runs, settings, envs, env_scores, args, out, command) -> str:
+    report.require_report_packages()
+    scores = report.collect(runs, env_scores)
     variants = list(settings)
     results = {s: {env: table(scores, runs, s, env, settings[s]) for env in envs} for s in variants}
     plots_dir = os.path.join(args.report_dir, "sensitivity")
     os.makedirs(plots_dir, exist_ok=True)
     budgets = {env: next(r.budget for r in runs if r.env == env) for env in envs}
-    fmt = study.fmt_ms
+    fmt = report.fmt_ms
 
     lines = ["# Hyperparameter sensitivity", "",
              "How far does each variant's score move with the settings of its own advantage estimator, with every "
              "other hyperparameter at the script's default? The score of a run is its normalized final score "
              "(as in [results.md](results.md): 0 is the random policy, 1 the maximum score; the mean of "
-             f"`episode_score` over the last {study.FINAL_FRACTION:.0%} of the steps); each cell is the mean over "
+             f"`episode_score` over the last {report.FINAL_FRACTION:.0%} of the steps); each cell is the mean over "
              "seeds (± standard deviation). The gap between the best grid point and the default on an env is "
              "what tuning for that env would buy: the cost of one setting for every env.", "",
              "The best of a grid is picked on the same few seeds it is scored on, so it is biased upwards, and "
@@ -400,19 +403,19 @@ def report(runs, settings, envs, env_scores, args, out, command) -> str:
                        "λ (--gae-lambda)")
         lines += [f"![{title}](sensitivity/{png})", "", f"{caption[0].upper()}{caption[1:]}.", ""]
 
-    invocations = [i for i in study.read_invocations(out) if i.get("runs_executed")]
+    invocations = [i for i in runner.read_invocations(out) if i.get("runs_executed")]
     wall = sum(i.get("wall_s", 0.0) for i in invocations)
     lines += ["## How this was made", "",
               f"* Command: `{invocations[-1]['command'] if invocations else command}`"
               + (f" (run in {len(invocations)} sittings)" if len(invocations) > 1 else ""),
               f"* Seeds: 1..{args.seeds}; {n_done} of {len(runs)} runs finished; "
               f"{sum(r.budget for r in runs) / 1e6:.0f}M env steps in all; wall time "
-              f"{study.fmt_duration(wall) if wall else 'not recorded'}",
-              f"* Budgets ({args.profile} profile of benchmarks/study.py, env steps per run): "
+              f"{runner.fmt_duration(wall) if wall else 'not recorded'}",
+              f"* Budgets ({args.profile} profile of benchmarks/suites.py, env steps per run): "
               + ", ".join(f"{env} {budgets[env]:,}" for env in envs),
-              f"* Machine: {study.machine()}; one thread per run; {study.versions()}",
-              f"* Date: {study.run_dates(invocations)}report written {datetime.date.today().isoformat()}",
-              f"* Run directories: `{study.rel(out)}/<script>/<env>/<setting>/seed<k>/`", ""]
+              f"* Machine: {runner.machine()}; one thread per run; {runner.versions()}",
+              f"* Date: {report.run_dates(invocations)}report written {datetime.date.today().isoformat()}",
+              f"* Run directories: `{runner.rel(out)}/<script>/<env>/<setting>/seed<k>/`", ""]
     path = os.path.join(args.report_dir, "sensitivity.md")
     old = open(path).read() if os.path.exists(path) else ""
     with open(path, "w") as f:
@@ -422,68 +425,84 @@ def report(runs, settings, envs, env_scores, args, out, command) -> str:
     return path
 
 
-def main(argv=None):
-    p = study.Parser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                     epilog="\n".join(__doc__.splitlines()[2:18]))
-    study.add_common_flags(p, f"seeds per grid point: 1..N (default {DEFAULT_SEEDS})",
-                           f"comma-separated suite envs (default: {','.join(DEFAULT_ENVS)})",
-                           "results directory (default: runs/sensitivity/<profile>)")
-    study.add_engine_flags(p)  # --engine local|submitit, --submitit-cluster, --slurm-*
-    p.add_argument("--settings", default=None, help="comma-separated grid points to run, by label (default: all)")
+def parser() -> runner.Parser:
+    p = runner.Parser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                      epilog="\n".join(__doc__.splitlines()[2:18]))
     p.add_argument("--grid", choices=("default", "long"), default="default",
                    help="default: each script's own grid; long: reward bins and the adaptive cut")
-    args = p.parse_args(argv)
-    command = ("python benchmarks/sensitivity.py"
-               + "".join(f" {shlex.quote(a)}" for a in (sys.argv[1:] if argv is None else argv)))
+    p.add_argument("--profile", default="quick", help="budget profile of benchmarks/suites.py: quick or full")
+    p.add_argument("--envs", default=None, help=f"comma-separated envs (default: {','.join(DEFAULT_ENVS)}; "
+                   f"--grid long: {','.join(LONG_DEFAULT_ENVS)})")
+    p.add_argument("--variants", default=None, help="comma-separated scripts (default: all three)")
+    p.add_argument("--settings", default=None, help="comma-separated grid points to run, by label (default: all)")
+    p.add_argument("--seeds", type=int, default=None,
+                   help=f"seeds per grid point: 1..N (default {DEFAULT_SEEDS}; --grid long {LONG_SEEDS})")
+    p.add_argument("--report-dir", default=os.path.join(ROOT, "docs"), help="where sensitivity.md and its plots go")
+    runner.add_run_flags(p, "results directory (default: runs/sensitivity/<profile>, or .../long)")
+    return p
+
+
+def check(args, default_seeds: int):
+    runner.check_run_flags(args)
+    if args.profile not in suites.BUDGETS:
+        raise UserError(f"unknown profile {args.profile!r}: use {', '.join(suites.BUDGETS)}")
+    args.seeds = default_seeds if args.seeds is None else args.seeds
+    if args.seeds < 1:
+        raise UserError(f"--seeds={args.seeds} is not allowed: use an integer >= 1 (the seeds are 1..N)")
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    command = runner.command_line("sensitivity.py", argv)
     if args.grid == "long":
         return main_long(args, command)
     try:
-        study.check_common(args, DEFAULT_SEEDS)
-        env_scores = study.parse_env_scores()
-        envs = study.select_envs(args.envs or ",".join(DEFAULT_ENVS), args.profile, env_scores)
-        variants = study.select_variants(args.variants)
+        check(args, DEFAULT_SEEDS)
+        env_scores = suites.parse_env_scores()
+        envs = suites.select_envs(args.envs or ",".join(DEFAULT_ENVS), args.profile, env_scores)
+        variants = suites.select_variants(args.variants)
         settings = select_settings(args.settings, variants)
         extra = tuple(shlex.split(args.script_args))
     except UserError as e:
         fail(str(e))
     if not args.dry_run:
-        study.require_report_packages()
+        report.require_report_packages()
     out = os.path.abspath(args.out or os.path.join(ROOT, "runs", "sensitivity", args.profile))
-    runs = [Run(s, env, seed, study.scaled_budget(study.BUDGETS[args.profile][env], args.budget_scale),
+    runs = [Run(s, env, seed, runner.scaled_budget(suites.BUDGETS[args.profile][env], args.budget_scale),
                 os.path.join(out, s, env, st.label, f"seed{seed}"), st.flags() + extra, st.label)
             for s in variants for env in envs for st in settings[s] for seed in range(1, args.seeds + 1)]
     print(f"sensitivity, {args.profile} budgets: {', '.join(f'{s} ({len(settings[s])} points)' for s in variants)} "
-          f"x {len(envs)} envs ({', '.join(envs)}) x {args.seeds} seeds, results in {study.rel(out)}")
-    failed = study.execute(runs, args, out, command)
+          f"x {len(envs)} envs ({', '.join(envs)}) x {args.seeds} seeds, results in {runner.rel(out)}")
+    failed = runner.execute(runs, args, out, command)
     if args.dry_run:
         return
-    print(f"report: {study.rel(report(runs, settings, envs, env_scores, args, out, command))}")
+    print(f"report: {runner.rel(write_report(runs, settings, envs, env_scores, args, out, command))}")
     if failed:
         sys.exit(1)
 
 
 def main_long(args, command):
     try:
-        study.check_common(args, LONG_SEEDS)
-        env_scores = study.parse_env_scores()
-        envs = study.parse_list(args.envs) if args.envs else list(LONG_DEFAULT_ENVS)
+        check(args, LONG_SEEDS)
+        env_scores = suites.parse_env_scores()
+        envs = runner.parse_list(args.envs) if args.envs else list(LONG_DEFAULT_ENVS)
         for e in envs:
             if e not in LONG_ENVS:
                 raise UserError(f"unknown env {e!r} for --grid long: use {', '.join(LONG_ENVS)}")
-        variants = [s for s in study.select_variants(args.variants) if long_grid(s)]
+        variants = [s for s in suites.select_variants(args.variants) if long_grid(s)]
         if not variants:
             raise UserError("--grid long has points for ppo_gae and ppo_reward_horizon only")
         extra = tuple(shlex.split(args.script_args))
     except UserError as e:
         fail(str(e))
     out = os.path.abspath(args.out or os.path.join(ROOT, "runs", "sensitivity", "long"))
-    labels = set(study.parse_list(args.settings)) if args.settings else None
+    labels = set(runner.parse_list(args.settings)) if args.settings else None
     runs, where = long_runs(variants, envs, args.seeds, out, extra, labels, args.budget_scale)
-    print(f"sensitivity --grid long: {len(runs)} runs on {', '.join(envs)}, {args.seeds} seeds, results in {study.rel(out)}")
-    failed = study.execute(runs, args, out, command)
+    print(f"sensitivity --grid long: {len(runs)} runs on {', '.join(envs)}, {args.seeds} seeds, results in {runner.rel(out)}")
+    failed = runner.execute(runs, args, out, command)
     if args.dry_run:
         return
-    print(f"report: {study.rel(long_report(runs, where, envs, env_scores, args, out, command))}")
+    print(f"report: {runner.rel(long_report(runs, where, envs, env_scores, args, out, command))}")
     if failed:
         sys.exit(1)
 

@@ -1,4 +1,5 @@
-"""benchmarks/study.py and sensitivity.py without training: scores, the docs parser, resumability, the report."""
+"""benchmarks/ without training: the runner (resumability, summaries, engines), the reporter's scores, the
+suites' declarations and the docs parser, the study's and the sensitivity study's reports, seeds.py."""
 
 import json
 import os
@@ -12,8 +13,12 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
+import jobs  # noqa: E402
+import report  # noqa: E402
+import runner  # noqa: E402
 import sensitivity  # noqa: E402
 import study  # noqa: E402
+import suites  # noqa: E402
 
 SUITE_PLAN = ("bandit", "squared", "delay", "chain", "cartpole", "breakout", "pong")
 
@@ -28,17 +33,17 @@ def write_metrics(run_dir, scores, batch=100):
 
 
 def test_normalize():
-    assert study.normalize(0.91, 0.91, 864.0) == 0.0
-    assert study.normalize(864.0, 0.91, 864.0) == 1.0
-    assert study.normalize(1.25, -18.5, 21.0) == pytest.approx(0.5)
-    np.testing.assert_allclose(study.normalize([22.0, 261.0, 500.0], 22.0, 500.0), [0.0, 0.5, 1.0])
+    assert report.normalize(0.91, 0.91, 864.0) == 0.0
+    assert report.normalize(864.0, 0.91, 864.0) == 1.0
+    assert report.normalize(1.25, -18.5, 21.0) == pytest.approx(0.5)
+    np.testing.assert_allclose(report.normalize([22.0, 261.0, 500.0], 22.0, 500.0), [0.0, 0.5, 1.0])
 
 
 def test_final_score_and_auc_on_synthetic_metrics(tmp_path):
     # random 10, max 110: normalized = (score - 10) / 100; 10 iterations of 100 steps
     scores = [None, None, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 90.0, 110.0]
     write_metrics(tmp_path / "run", scores)
-    s = study.score_run(study.read_metrics(tmp_path / "run"), 10.0, 110.0)
+    s = report.score_run(runner.read_metrics(tmp_path / "run"), 10.0, 110.0)
     # the last 10% of 1000 steps: the iterations at 900 and 1000
     assert s.final == pytest.approx(100.0)
     assert s.final_norm == pytest.approx(0.9)
@@ -52,19 +57,19 @@ def test_final_score_and_auc_on_synthetic_metrics(tmp_path):
 def test_auc_weights_iterations_by_their_steps():
     rows = [{"iteration": 1, "global_step": 100, "episode_score": 0.0},
             {"iteration": 2, "global_step": 400, "episode_score": 1.0}]  # the second covers 300 steps
-    assert study.score_run(rows, 0.0, 1.0).auc == pytest.approx(0.75)
+    assert report.score_run(rows, 0.0, 1.0).auc == pytest.approx(0.75)
 
 
 def test_read_metrics_drops_a_torn_last_line(tmp_path):
     write_metrics(tmp_path, [1.0, 2.0])
     with open(tmp_path / "metrics.jsonl", "a") as f:
         f.write('{"iteration": 3, "glob')
-    assert len(study.read_metrics(tmp_path)) == 2
-    assert study.read_metrics(tmp_path / "nothing") == []
+    assert len(runner.read_metrics(tmp_path)) == 2
+    assert runner.read_metrics(tmp_path / "nothing") == []
 
 
 def test_envs_md_parser_returns_every_env_with_both_numbers():
-    scores = study.parse_env_scores()
+    scores = suites.parse_env_scores()
     with open(os.path.join(ROOT, "docs", "envs.md")) as f:
         text = f.read()
     sections = [s.split("\n", 1) for s in text.split("\n## ")[1:]]
@@ -88,23 +93,23 @@ def test_envs_md_parser_on_a_synthetic_page(tmp_path):
     page.write_text("# envs\n\n## alpha\n\n| random-policy score | **-1.5** (± 0.1) |\n| maximum score | **1,000** |\n"
                     "\n### detail\n\ntext\n\n## beta\n\n| random-policy score | **3** |\n\n"
                     "## gamma\n\n| maximum score | **4** |\n| random-policy score | **\u22122** |\n")
-    assert study.parse_env_scores(str(page)) == {"alpha": (-1.5, 1000.0), "gamma": (-2.0, 4.0)}
+    assert suites.parse_env_scores(str(page)) == {"alpha": (-1.5, 1000.0), "gamma": (-2.0, 4.0)}
 
 
 def test_suite_selection_errors_are_clear():
-    scores = study.parse_env_scores()
-    suite = [n for n in study.fastenvs.names() if n in scores and n not in study.NOT_IN_SUITE]
-    assert study.select_envs(None, "quick", scores) == [n for n in suite if n in study.BUDGETS["quick"]]
-    assert "target" in scores and "target" not in study.select_envs(None, "full", scores)
-    with pytest.raises(study.UserError, match="'target' is not part of the suite"):
-        study.select_envs("target", "quick", scores)
-    with pytest.raises(study.UserError, match="unknown env 'nope'"):
-        study.select_envs("nope", "quick", scores)
-    with pytest.raises(study.UserError, match="'noop' has no random-policy score and maximum score"):
-        study.select_envs("noop", "quick", scores)
-    assert study.select_variants("avg_reward,gae,ppo_gae.py") == ["ppo_gae", "ppo_avg_reward"]
-    with pytest.raises(study.UserError, match="unknown variant 'sarsa'"):
-        study.select_variants("sarsa")
+    scores = suites.parse_env_scores()
+    suite = [n for n in suites.fastenvs.names() if n in scores and n not in suites.NOT_IN_SUITE]
+    assert suites.select_envs(None, "quick", scores) == [n for n in suite if n in suites.BUDGETS["quick"]]
+    assert "target" in scores and "target" not in suites.select_envs(None, "full", scores)
+    with pytest.raises(runner.UserError, match="'target' is not part of the suite"):
+        suites.select_envs("target", "quick", scores)
+    with pytest.raises(runner.UserError, match="unknown env 'nope'"):
+        suites.select_envs("nope", "quick", scores)
+    with pytest.raises(runner.UserError, match="'noop' has no random-policy score and maximum score"):
+        suites.select_envs("noop", "quick", scores)
+    assert suites.select_variants("avg_reward,gae,ppo_gae.py") == ["ppo_gae", "ppo_avg_reward"]
+    with pytest.raises(runner.UserError, match="unknown variant 'sarsa'"):
+        suites.select_variants("sarsa")
 
 
 @pytest.mark.parametrize("argv,bad", [(["--profile", "huge"], "'huge'"), (["--seeds", "0"], "--seeds=0"),
@@ -118,7 +123,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, bad):
 
 
 def fake_run(tmp_path, name, budget=1000, **kw):
-    return study.Run("ppo_gae", "cartpole", 1, budget, str(tmp_path / name), **kw)
+    return runner.Run("ppo_gae", "cartpole", 1, budget, str(tmp_path / name), **kw)
 
 
 def test_a_finished_run_is_not_repeated(tmp_path, monkeypatch):
@@ -130,19 +135,19 @@ def test_a_finished_run_is_not_repeated(tmp_path, monkeypatch):
     write_metrics(partial.run_dir, [1.0] * 6)
     marked = fake_run(tmp_path, "marked")
     write_metrics(marked.run_dir, [1.0] * 10)
-    with open(os.path.join(marked.run_dir, study.MARKER), "w") as f:
+    with open(os.path.join(marked.run_dir, jobs.MARKER), "w") as f:
         json.dump({"args": marked.args()}, f)
     stale = fake_run(tmp_path, "stale")  # full metrics, but its marker is from a run with other arguments
     write_metrics(stale.run_dir, [1.0] * 10)
-    with open(os.path.join(stale.run_dir, study.MARKER), "w") as f:
+    with open(os.path.join(stale.run_dir, jobs.MARKER), "w") as f:
         json.dump({"args": fake_run(tmp_path, "stale", budget=2000).args()}, f)
     empty = fake_run(tmp_path, "empty")  # a marker but no metrics: nothing to report
     os.makedirs(empty.run_dir)
-    with open(os.path.join(empty.run_dir, study.MARKER), "w") as f:
+    with open(os.path.join(empty.run_dir, jobs.MARKER), "w") as f:
         json.dump({"args": empty.args()}, f)
     missing = fake_run(tmp_path, "missing")
     runs = [finished, odd_budget, partial, marked, stale, empty, missing]
-    assert [study.is_complete(r) for r in runs] == [True, True, False, True, False, False, False]
+    assert [runner.is_complete(r) for r in runs] == [True, True, False, True, False, False, False]
 
     # the runner runs exactly the others, one thread each, and marks them done
     fake = ("import json, os, sys; d = sys.argv[sys.argv.index('--run-dir') + 1]; os.makedirs(d, exist_ok=True); "
@@ -150,14 +155,14 @@ def test_a_finished_run_is_not_repeated(tmp_path, monkeypatch):
             "f = open(os.path.join(d, 'metrics.jsonl'), 'w'); "
             "[f.write(json.dumps({'iteration': i, 'global_step': 100 * i, 'time': i, 'sps': 1.0, "
             "'episode_score': float(os.environ['OMP_NUM_THREADS'])}) + '\\n') for i in range(1, n + 1)]")
-    monkeypatch.setattr(study.Run, "command", lambda self: [sys.executable, "-c", fake, *self.args()])
-    todo = study.print_plan(runs, parallel=2)
+    monkeypatch.setattr(runner.Run, "command", lambda self: [sys.executable, "-c", fake, *self.args()])
+    todo = runner.print_plan(runs, parallel=2)
     assert todo == [partial, stale, empty, missing]
-    assert study.run_all(todo, parallel=2) == []
-    assert all(study.is_complete(r) for r in runs)
+    assert runner.run_all(todo, parallel=2) == []
+    assert all(runner.is_complete(r) for r in runs)
     for r in todo:
-        assert os.path.exists(os.path.join(r.run_dir, study.MARKER))
-        assert study.read_metrics(r.run_dir)[-1]["episode_score"] == 1.0  # OMP_NUM_THREADS=1
+        assert os.path.exists(os.path.join(r.run_dir, jobs.MARKER))
+        assert runner.read_metrics(r.run_dir)[-1]["episode_score"] == 1.0  # OMP_NUM_THREADS=1
     for r in (finished, odd_budget, marked):
         assert not os.path.exists(os.path.join(r.run_dir, "stdout.log"))
 
@@ -165,51 +170,51 @@ def test_a_finished_run_is_not_repeated(tmp_path, monkeypatch):
 def test_a_failed_run_is_reported_and_not_marked(tmp_path, monkeypatch):
     run = fake_run(tmp_path, "bad")
     write_metrics(run.run_dir, [1.0] * 10)  # it logged its whole budget, then failed (saving, say)
-    monkeypatch.setattr(study.Run, "command", lambda self: [sys.executable, "-c", "import sys; sys.exit(3)"])
-    assert study.run_all([run], parallel=1) == [run]
-    assert not study.is_complete(run)
+    monkeypatch.setattr(runner.Run, "command", lambda self: [sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert runner.run_all([run], parallel=1) == [run]
+    assert not runner.is_complete(run)
 
 
 def test_budgets_and_profiles():
-    for profile, budgets in study.BUDGETS.items():
+    for profile, budgets in suites.BUDGETS.items():
         assert set(SUITE_PLAN) <= set(budgets), profile
-        assert all(b % study.BATCH == 0 and b >= study.BATCH for b in budgets.values())
-    assert study.SEEDS["quick"] >= 3 and study.SEEDS["full"] >= 5
+        assert all(b % runner.BATCH == 0 and b >= runner.BATCH for b in budgets.values())
+    assert suites.SEEDS["quick"] >= 3 and suites.SEEDS["full"] >= 5
     # the quick profile over the whole planned suite, four variants, fits in an hour on 2 cores
-    runs = [study.Run(v.script, env, seed, study.BUDGETS["quick"][env], "x", v.flags)
-            for v in map(study.VARIANTS.get, study.DEFAULT_VARIANTS)
-            for env in SUITE_PLAN for seed in range(1, study.SEEDS["quick"] + 1)]
-    steps, seconds = study.estimate(runs, parallel=2)
+    runs = [runner.Run(v.script, env, seed, suites.BUDGETS["quick"][env], "x", v.flags)
+            for v in map(suites.VARIANTS.get, suites.DEFAULT_VARIANTS)
+            for env in SUITE_PLAN for seed in range(1, suites.SEEDS["quick"] + 1)]
+    steps, seconds = runner.estimate(runs, parallel=2)
     assert len(runs) == 84 and 85e6 <= steps <= 100e6 and seconds < 3600
 
 
 def test_gym_suites_budgets_and_costs():
     """Every env of the MinAtar and MuJoCo suites has a budget of whole iterations in both profiles, a measured
     steps/s and a reference row; quick fits in 3 hours and full in 13 on 2 cores, 2 runs at a time."""
-    assert study.SUITE_BUDGETS["fastenvs"] is study.BUDGETS
-    for suite, envs in study.GYM_ENVS.items():
+    assert suites.SUITE_BUDGETS["fastenvs"] is suites.BUDGETS
+    for suite, envs in suites.GYM_ENVS.items():
         assert len(envs) == 5
         for profile, limit_h in (("quick", 3), ("full", 13)):
-            budgets = study.SUITE_BUDGETS[suite][profile]
+            budgets = suites.SUITE_BUDGETS[suite][profile]
             assert set(budgets) == set(envs)
-            assert all(b % study.BATCH == 0 and b >= study.BATCH for b in budgets.values())
-            plan = study.plan_suite(suite, list(envs), list(study.DEFAULT_VARIANTS), study.SEEDS[profile], profile,
+            assert all(b % runner.BATCH == 0 and b >= runner.BATCH for b in budgets.values())
+            plan = suites.plan_suite(suite, list(envs), list(suites.DEFAULT_VARIANTS), suites.SEEDS[profile], profile,
                                     "/x")
-            assert len(plan.runs) == 4 * 5 * study.SEEDS[profile]
-            _, seconds = study.estimate(plan.runs, parallel=2)
+            assert len(plan.runs) == 4 * 5 * suites.SEEDS[profile]
+            _, seconds = runner.estimate(plan.runs, parallel=2)
             assert seconds < limit_h * 3600, (suite, profile, seconds / 3600)
         for env in envs:
-            assert env in study.MEASURED_SPS and env in study.REFERENCES
-            assert study.suite_of(env) == suite
+            assert env in jobs.MEASURED_SPS and env in suites.REFERENCES
+            assert suites.suite_of(env) == suite
     # Freeway's 512 envs end their first episodes together after 2,501 steps each: the quick budget sees two rounds
-    assert study.SUITE_BUDGETS["minatar"]["quick"]["MinAtar/Freeway-v1"] > 2 * 2501 * 512
+    assert suites.SUITE_BUDGETS["minatar"]["quick"]["MinAtar/Freeway-v1"] > 2 * 2501 * 512
     # MuJoCo's quick budget is the 1M steps of the CleanRL references, to the iteration
-    assert abs(study.SUITE_BUDGETS["mujoco"]["quick"]["Hopper-v5"] - 1_000_000) < study.BATCH
+    assert abs(suites.SUITE_BUDGETS["mujoco"]["quick"]["Hopper-v5"] - 1_000_000) < runner.BATCH
 
 
 def test_reference_table():
-    scores = study.all_env_scores()
-    for env, r in study.REFERENCES.items():
+    scores = suites.all_env_scores()
+    for env, r in suites.REFERENCES.items():
         assert r.random_source and r.reference_what and r.reference_source, env
         assert scores[env] == (r.random, r.reference)
         if r.reference is not None:
@@ -218,7 +223,7 @@ def test_reference_table():
     assert scores["MinAtar/Breakout-v1"] == (0.38, 28.0) and scores["MinAtar/SpaceInvaders-v1"] == (3.97, 131.0)
     assert scores["Hopper-v5"] == (16.67, 2382.86) and scores["HalfCheetah-v5"] == (-282.49, 1442.64)
     assert scores["Walker2d-v5"] == (1.77, 2287.95)
-    assert study.REFERENCES["MinAtar/Seaquest-v1"].reference is None  # none published: out of IQM, in P(X > Y)
+    assert suites.REFERENCES["MinAtar/Seaquest-v1"].reference is None  # none published: out of IQM, in P(X > Y)
     with open(os.path.join(ROOT, "docs", "families.md")) as f:
         families = f.read()
     for number in ("2382.86", "1442.64", "2287.95", "| 15 / 28 / 58 / 131 |", "16.67", "-282.49", "-48.05",
@@ -227,7 +232,7 @@ def test_reference_table():
 
 
 def test_variants_and_markers_resume(tmp_path):
-    plan = study.plan_suite("fastenvs", ["cartpole"], list(study.DEFAULT_VARIANTS), 1, "quick", str(tmp_path))
+    plan = suites.plan_suite("fastenvs", ["cartpole"], list(suites.DEFAULT_VARIANTS), 1, "quick", str(tmp_path))
     by_key = {r.key: r for r in plan.runs}
     assert list(by_key) == ["ppo_gae", "ppo_gae_lambda1", "ppo_reward_horizon", "ppo_avg_reward"]
     lam1 = by_key["ppo_gae_lambda1"]
@@ -236,47 +241,47 @@ def test_variants_and_markers_resume(tmp_path):
     gae = by_key["ppo_gae"]
     # the default variants' runs are the ones the study always ran: same directory, same arguments
     assert gae.run_dir == str(tmp_path / "ppo_gae" / "cartpole" / "seed1") and gae.extra == ()
-    assert gae.args() == ["--env", "cartpole", "--seed", "1", "--total-timesteps", str(32 * study.BATCH),
+    assert gae.args() == ["--env", "cartpole", "--seed", "1", "--total-timesteps", str(32 * runner.BATCH),
                           "--threads", "1", "--run-dir", gae.run_dir]
     # a marker written before the fourth variant existed (args only) still marks the run finished, also when the
     # results directory has moved; a marker with other arguments does not
     for run, marker_args in ((gae, gae.args()), (by_key["ppo_avg_reward"],
                                                  [a if a != by_key["ppo_avg_reward"].run_dir else "/elsewhere/x"
                                                   for a in by_key["ppo_avg_reward"].args()])):
-        write_metrics(run.run_dir, [1.0] * 32, batch=study.BATCH)
-        with open(os.path.join(run.run_dir, study.MARKER), "w") as f:
+        write_metrics(run.run_dir, [1.0] * 32, batch=runner.BATCH)
+        with open(os.path.join(run.run_dir, jobs.MARKER), "w") as f:
             json.dump({"args": marker_args}, f)
-        assert study.is_complete(run)
-    write_metrics(lam1.run_dir, [1.0] * 32, batch=study.BATCH)
-    with open(os.path.join(lam1.run_dir, study.MARKER), "w") as f:
+        assert runner.is_complete(run)
+    write_metrics(lam1.run_dir, [1.0] * 32, batch=runner.BATCH)
+    with open(os.path.join(lam1.run_dir, jobs.MARKER), "w") as f:
         json.dump({"args": gae.args()}, f)  # the λ = 0.95 run's arguments: not this run
-    assert not study.is_complete(lam1)
-    assert study.select_variants("gae_lambda1,gae", tuple(study.VARIANTS)) == ["ppo_gae", "ppo_gae_lambda1"]
-    assert study.select_variants(None) == list(study.SCRIPTS)  # what sensitivity.py gets: the three scripts
+    assert not runner.is_complete(lam1)
+    assert suites.select_variants("gae_lambda1,gae", tuple(suites.VARIANTS)) == ["ppo_gae", "ppo_gae_lambda1"]
+    assert suites.select_variants(None) == list(suites.SCRIPTS)  # what sensitivity.py gets: the three scripts
     # the candidate default of the reward-horizon script runs only when named, with its flags
-    bins = study.plan_suite("fastenvs", ["cartpole"], study.select_variants("reward_horizon_bins",
-                            tuple(study.VARIANTS)), 1, "quick", str(tmp_path)).runs
+    bins = suites.plan_suite("fastenvs", ["cartpole"], suites.select_variants("reward_horizon_bins",
+                            tuple(suites.VARIANTS)), 1, "quick", str(tmp_path)).runs
     assert [r.key for r in bins] == ["ppo_reward_horizon_bins"] and bins[0].script == "ppo_reward_horizon"
     assert bins[0].args()[-8:] == ["--bins", "geometric", "--horizon", "1024", "--head-weighting", "adaptive",
                                    "--cut-fraction", "2"]
-    assert "ppo_reward_horizon_bins" in study.VARIANTS and "ppo_reward_horizon_bins" not in study.DEFAULT_VARIANTS
-    with pytest.raises(study.UserError, match="unknown variant 'ppo_gae_lambda1'"):
-        study.select_variants("ppo_gae_lambda1")
+    assert "ppo_reward_horizon_bins" in suites.VARIANTS and "ppo_reward_horizon_bins" not in suites.DEFAULT_VARIANTS
+    with pytest.raises(runner.UserError, match="unknown variant 'ppo_gae_lambda1'"):
+        suites.select_variants("ppo_gae_lambda1")
 
 
 def test_suite_selection():
-    scores = study.all_env_scores()
-    assert list(study.suite_envs(["minatar"], None, "quick", scores)) == ["minatar"]
-    assert study.suite_envs(["mujoco"], "Ant-v5,Hopper-v5", "quick", scores) == {"mujoco": ["Hopper-v5", "Ant-v5"]}
-    assert study.suite_envs(list(study.SUITES), "bandit,Swimmer-v5", "quick", scores) == {
+    scores = suites.all_env_scores()
+    assert list(suites.suite_envs(["minatar"], None, "quick", scores)) == ["minatar"]
+    assert suites.suite_envs(["mujoco"], "Ant-v5,Hopper-v5", "quick", scores) == {"mujoco": ["Hopper-v5", "Ant-v5"]}
+    assert suites.suite_envs(list(suites.SUITES), "bandit,Swimmer-v5", "quick", scores) == {
         "fastenvs": ["bandit"], "mujoco": ["Swimmer-v5"]}
-    with pytest.raises(study.UserError, match="in suite 'minatar', not in --suite fastenvs"):
-        study.suite_envs(["fastenvs"], "MinAtar/Breakout-v1", "quick", scores)
-    with pytest.raises(study.UserError, match="unknown env 'Pong-v5'"):
-        study.suite_envs(["mujoco"], "Pong-v5", "quick", scores)
-    with pytest.raises(study.UserError, match="unknown suite 'atari'"):
-        study.select_suites("atari")
-    assert study.select_suites("all") == ["fastenvs", "minatar", "mujoco"]
+    with pytest.raises(runner.UserError, match="in suite 'minatar', not in --suite fastenvs"):
+        suites.suite_envs(["fastenvs"], "MinAtar/Breakout-v1", "quick", scores)
+    with pytest.raises(runner.UserError, match="unknown env 'Pong-v5'"):
+        suites.suite_envs(["mujoco"], "Pong-v5", "quick", scores)
+    with pytest.raises(runner.UserError, match="unknown suite 'atari'"):
+        suites.select_suites("atari")
+    assert suites.select_suites("all") == ["fastenvs", "minatar", "mujoco"]
 
 
 def test_constants_match_the_scripts():
@@ -287,7 +292,7 @@ def test_constants_match_the_scripts():
     modules = {"ppo_gae": ppo_gae, "ppo_reward_horizon": ppo_reward_horizon, "ppo_avg_reward": ppo_avg_reward}
     for script, module in modules.items():
         args = module.Args()
-        assert args.num_envs * args.num_steps == study.BATCH
+        assert args.num_envs * args.num_steps == runner.BATCH
         for name, value in sensitivity.DEFAULTS[script].items():
             assert getattr(args, name) == value, (script, name)
         settings = sensitivity.grid(script)
@@ -300,13 +305,13 @@ def test_constants_match_the_scripts():
 
 
 def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and matplotlib
-    scores = study.all_env_scores()
+    scores = suites.all_env_scores()
     out = tmp_path / "out"
     rng = np.random.default_rng(0)
     plans = []
     for suite, envs in (("fastenvs", ["cartpole", "pong"]), ("minatar", ["MinAtar/Breakout-v1", "MinAtar/Seaquest-v1"]),
                         ("mujoco", ["Hopper-v5"])):
-        plan = study.plan_suite(suite, envs, list(study.DEFAULT_VARIANTS), 3, "quick", str(out))
+        plan = suites.plan_suite(suite, envs, list(suites.DEFAULT_VARIANTS), 3, "quick", str(out))
         for run in plan.runs:
             if suite == "mujoco":
                 continue  # a suite with no finished run
@@ -316,7 +321,7 @@ def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and mat
                           batch=run.budget // 20)
         plans.append(plan)
     # one more seed that is not finished: left out of the tables and the aggregate
-    plans[0].runs.append(study.Run("ppo_gae", "pong", 4, 2000, str(out / "ppo_gae" / "pong" / "seed4")))
+    plans[0].runs.append(runner.Run("ppo_gae", "pong", 4, 2000, str(out / "ppo_gae" / "pong" / "seed4")))
     path = study.report(plans, scores, "quick", str(out), str(tmp_path / "docs"), "python benchmarks/study.py",
                         reps=200, poi_reps=50)
     text = open(path).read()
@@ -337,7 +342,7 @@ def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and mat
     assert "| GAE, λ = 1 | `ppo_gae.py --gae-lambda 1.0` | 0.99 | 1 |" in text
     # a variant asked for but never run in a suite is named once, not shown as empty rows
     plans[1].variants.append("ppo_reward_horizon_bins")
-    plans[1].runs.append(study.Run("ppo_reward_horizon", "MinAtar/Breakout-v1", 1, 2000,
+    plans[1].runs.append(runner.Run("ppo_reward_horizon", "MinAtar/Breakout-v1", 1, 2000,
                                    str(out / "ppo_reward_horizon_bins" / "x" / "seed1"),
                                    variant="ppo_reward_horizon_bins"))
     text = open(study.report(plans, scores, "quick", str(out), str(tmp_path / "docs"), "python benchmarks/study.py",
@@ -352,9 +357,9 @@ def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and mat
 
 
 def test_report_with_no_finished_run_at_all(tmp_path):
-    scores = study.all_env_scores()
-    plans = [study.plan_suite(s, list(envs), list(study.DEFAULT_VARIANTS), 1, "quick", str(tmp_path / "out"))
-             for s, envs in study.GYM_ENVS.items()]
+    scores = suites.all_env_scores()
+    plans = [suites.plan_suite(s, list(envs), list(suites.DEFAULT_VARIANTS), 1, "quick", str(tmp_path / "out"))
+             for s, envs in suites.GYM_ENVS.items()]
     text = open(study.report(plans, scores, "quick", str(tmp_path / "out"), str(tmp_path / "docs"), "x",
                              reps=10, poi_reps=10)).read()
     assert text.count("No finished runs yet") == 2 and "Runs: 0 finished of 40" in text
@@ -364,7 +369,7 @@ def test_sensitivity_grid_selection():
     settings = sensitivity.select_settings("H32,gamma0.9_lambda0.5", ["ppo_gae", "ppo_reward_horizon"])
     assert [st.label for st in settings["ppo_gae"]] == ["gamma0.9_lambda0.5"]
     assert [st.label for st in settings["ppo_reward_horizon"]] == ["H32"]
-    with pytest.raises(study.UserError, match="unknown setting 'H7'"):
+    with pytest.raises(runner.UserError, match="unknown setting 'H7'"):
         sensitivity.select_settings("H7", ["ppo_reward_horizon"])
     assert len(sensitivity.grid("ppo_gae")) == 20 and len(sensitivity.grid("ppo_reward_horizon")) == 6
     assert len(sensitivity.grid("ppo_avg_reward")) == 8
@@ -414,7 +419,7 @@ def test_long_report_keeps_the_page_around_it(tmp_path):
                                         labels={"geo_H1024", "adaptive_c1", "gamma0.99_lambda0.95"})
     for k, run in enumerate(runs):
         write_metrics(run.run_dir, [0.5, 0.6 + 0.1 * k, 1.0])  # 3 rows of 100 steps: a budget of 300
-    runs = [study.Run(r.script, r.env, r.seed, 300, r.run_dir, r.extra, r.tag) for r in runs]
+    runs = [runner.Run(r.script, r.env, r.seed, 300, r.run_dir, r.extra, r.tag) for r in runs]
     where = dict(zip(runs, where.values()))
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -443,7 +448,7 @@ def test_submitit_local_engine_runs_marks_and_skips(tmp_path, capsys, monkeypatc
     out, docs = tmp_path / "out", tmp_path / "docs"
     argv = ["--envs", "bandit", "--variants", "gae,gae_lambda1", "--seeds", "1", "--engine", "submitit",
             "--submitit-cluster", "local", "--parallel", "2", "--out", str(out), "--report-dir", str(docs),
-            "--budget-scale", str(512 / study.BUDGETS["quick"]["bandit"]),
+            "--budget-scale", str(512 / suites.BUDGETS["quick"]["bandit"]),
             "--script-args", "--num-envs 8 --num-steps 16 --num-minibatches 2", "--bootstrap-reps", "20"]
     study.main(argv)
     first = capsys.readouterr().out
@@ -451,14 +456,14 @@ def test_submitit_local_engine_runs_marks_and_skips(tmp_path, capsys, monkeypatc
     runs = {key: out / key / "bandit" / "seed1" for key in ("ppo_gae", "ppo_gae_lambda1")}
     markers = {}
     for key, run_dir in runs.items():
-        with open(run_dir / study.MARKER) as f:
+        with open(run_dir / jobs.MARKER) as f:
             markers[key] = json.load(f)
         assert markers[key]["engine"] == "submitit" and markers[key]["variant"] == key
         assert markers[key]["args"][:8] == ["--env", "bandit", "--seed", "1", "--total-timesteps", "512", "--threads",
                                             "1"]
-        rows = study.read_metrics(run_dir)
+        rows = runner.read_metrics(run_dir)
         assert len(rows) == 4 and rows[-1]["global_step"] == 512 and rows[-1]["episode_score"] is not None
-        assert (run_dir / "stdout.log").exists() and (run_dir / study.JOB).exists()
+        assert (run_dir / "stdout.log").exists() and (run_dir / jobs.JOB).exists()
     assert markers["ppo_gae_lambda1"]["args"][-8:-6] == ["--gae-lambda", "1.0"]
     assert "--gae-lambda" not in markers["ppo_gae"]["args"]
     text = (docs / "results.md").read_text()
@@ -472,22 +477,22 @@ def test_submitit_local_engine_runs_marks_and_skips(tmp_path, capsys, monkeypatc
     assert "2 runs, " in second and "2 finished already" in second and "submitit:" not in second
     assert sorted(os.listdir(out / "submitit")) == jobs_before
     for key, run_dir in runs.items():
-        with open(run_dir / study.MARKER) as f:
+        with open(run_dir / jobs.MARKER) as f:
             assert json.load(f) == markers[key]
     # and a job that starts after its run was finished elsewhere skips it
     tiny = ("--num-envs", "8", "--num-steps", "16", "--num-minibatches", "2")
-    run = study.plan_suite("fastenvs", ["bandit"], ["ppo_gae"], 1, "quick", str(out), tiny,
-                           512 / study.BUDGETS["quick"]["bandit"]).runs[0]
+    run = suites.plan_suite("fastenvs", ["bandit"], ["ppo_gae"], 1, "quick", str(out), tiny,
+                           512 / suites.BUDGETS["quick"]["bandit"]).runs[0]
     assert run.run_dir == str(runs["ppo_gae"])
-    assert study.run_job(run.spec(), "submitit")["status"] == "skipped"
+    assert jobs.run_job(run.spec(), "submitit")["status"] == "skipped"
 
 
 def test_slurm_flags_become_the_sbatch_file(tmp_path, monkeypatch):
     """Without a cluster: a stand-in srun on the PATH lets submitit build the Slurm executor, whose sbatch file
     carries the flags; without srun, --submitit-cluster slurm is a one-line error."""
     quiet_submitit(monkeypatch)
-    p = study.Parser()
-    study.add_engine_flags(p)
+    p = runner.Parser()
+    runner.add_engine_flags(p)
     p.add_argument("--parallel", type=int, default=2)
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("--report-only", action="store_true")
@@ -495,13 +500,13 @@ def test_slurm_flags_become_the_sbatch_file(tmp_path, monkeypatch):
                          "--slurm-time", "90", "--slurm-setup", "source .venv/bin/activate", "--slurm-extra",
                          "constraint=avx2", "--slurm-array-parallelism", "50", "--slurm-account", "rl"])
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(study.UserError, match="no srun here"):
-        study.check_engine(args)
+    with pytest.raises(runner.UserError, match="no srun here"):
+        runner.check_engine(args)
     (tmp_path / "srun").write_text("#!/bin/sh\nexit 0\n")
     (tmp_path / "srun").chmod(0o755)
-    study.check_engine(args)
-    runs = study.plan_suite("mujoco", ["Ant-v5"], ["ppo_gae"], 1, "full", str(tmp_path / "out")).runs
-    executor = study.make_executor(args, str(tmp_path / "jobs"), runs)
+    runner.check_engine(args)
+    runs = suites.plan_suite("mujoco", ["Ant-v5"], ["ppo_gae"], 1, "full", str(tmp_path / "out")).runs
+    executor = jobs.make_executor(args, str(tmp_path / "jobs"), runs)
     assert executor.cluster == "slurm"
     text = executor._executor._make_submission_file_text("CMD", "uid")
     for line in ("#SBATCH --partition=cpu", "#SBATCH --time=90", "#SBATCH --cpus-per-task=1", "#SBATCH --mem=4GB",
@@ -510,44 +515,44 @@ def test_slurm_flags_become_the_sbatch_file(tmp_path, monkeypatch):
     assert executor._executor.parameters["array_parallelism"] == 50
     # the default time limit: 3x the longest run's estimate at one thread (Ant, 3M steps), at least 30 minutes
     args.slurm_time = None
-    assert study.make_executor(args, str(tmp_path / "jobs"), runs)._executor.parameters["time"] == \
-        study.job_minutes(runs) > 30
+    assert jobs.make_executor(args, str(tmp_path / "jobs"), runs)._executor.parameters["time"] == \
+        jobs.job_minutes(runs) > 30
 
 
 def test_summary_round_trip_rebuilds_finished_runs(tmp_path):
     """A committed summary is enough to rebuild the run directories the report reads: save the finished runs,
     delete the directories, restore, and every run is complete again with the same per-iteration numbers."""
     out = tmp_path / "out"
-    plan = study.plan_suite("fastenvs", ["cartpole"], ["ppo_gae", "ppo_gae_lambda1"], 2, "quick", str(out))
+    plan = suites.plan_suite("fastenvs", ["cartpole"], ["ppo_gae", "ppo_gae_lambda1"], 2, "quick", str(out))
     done, unfinished = plan.runs[:3], plan.runs[3]
     for i, run in enumerate(done):
-        write_metrics(run.run_dir, [None] + [10.0 * i + k for k in range(31)], batch=study.BATCH)
-        with open(os.path.join(run.run_dir, study.MARKER), "w") as f:
+        write_metrics(run.run_dir, [None] + [10.0 * i + k for k in range(31)], batch=runner.BATCH)
+        with open(os.path.join(run.run_dir, jobs.MARKER), "w") as f:
             json.dump({"args": run.args(), "wall_s": 12.5 + i, "host": "h"}, f)
-    write_metrics(unfinished.run_dir, [1.0] * 5, batch=study.BATCH)  # stopped early: not summarised
-    study.record_invocation(str(out), {"command": "c", "started": "2026-01-01T00:00:00", "runs_executed": 3})
+    write_metrics(unfinished.run_dir, [1.0] * 5, batch=runner.BATCH)  # stopped early: not summarised
+    runner.record_invocation(str(out), {"command": "c", "started": "2026-01-01T00:00:00", "runs_executed": 3})
     path = str(tmp_path / "summary.json")
-    assert study.save_summary(path, plan.runs, str(out)) == 3
-    before = {r.run_dir: study.read_metrics(r.run_dir) for r in done}
+    assert runner.save_summary(path, plan.runs, str(out)) == 3
+    before = {r.run_dir: runner.read_metrics(r.run_dir) for r in done}
     shutil.rmtree(out)
-    assert study.restore_from_summary(path, plan.runs, str(out)) == 3
-    assert [study.is_complete(r) for r in plan.runs] == [True, True, True, False]
+    assert runner.restore_from_summary(path, plan.runs, str(out)) == 3
+    assert [runner.is_complete(r) for r in plan.runs] == [True, True, True, False]
     for run in done:
-        rows = study.read_metrics(run.run_dir)
+        rows = runner.read_metrics(run.run_dir)
         assert [(r["iteration"], r["global_step"], r["episode_score"], r["sps"]) for r in rows] == \
             [(r["iteration"], r["global_step"], r["episode_score"], r["sps"]) for r in before[run.run_dir]]
-    assert json.load(open(os.path.join(done[1].run_dir, study.MARKER)))["wall_s"] == 13.5
-    assert [i["command"] for i in study.read_invocations(str(out))] == ["c"]
-    assert study.restore_from_summary(path, plan.runs, str(out)) == 0  # nothing is missing any more
+    assert json.load(open(os.path.join(done[1].run_dir, jobs.MARKER)))["wall_s"] == 13.5
+    assert [i["command"] for i in runner.read_invocations(str(out))] == ["c"]
+    assert runner.restore_from_summary(path, plan.runs, str(out)) == 0  # nothing is missing any more
     # an entry made with other arguments (a changed budget) is not restored into this plan's run
-    other = study.plan_suite("fastenvs", ["cartpole"], ["ppo_gae"], 1, "quick", str(tmp_path / "o2"), scale=0.5)
-    assert study.restore_from_summary(path, other.runs, str(tmp_path / "o2")) == 0
+    other = suites.plan_suite("fastenvs", ["cartpole"], ["ppo_gae"], 1, "quick", str(tmp_path / "o2"), scale=0.5)
+    assert runner.restore_from_summary(path, other.runs, str(tmp_path / "o2")) == 0
     # the older layout ({key: rows of [step, score, length]}) restores too, without steps/s
     old = tmp_path / "old.json"
-    old.write_text(json.dumps({study.summary_key(done[0]): [[study.BATCH * k, 1.0, 5.0] for k in range(1, 33)]}))
+    old.write_text(json.dumps({done[0].summary_key: [[runner.BATCH * k, 1.0, 5.0] for k in range(1, 33)]}))
     shutil.rmtree(out)
-    assert study.restore_from_summary(str(old), plan.runs, str(out)) == 1 and study.is_complete(done[0])
-    assert study.read_metrics(done[0].run_dir)[-1]["sps"] is None
+    assert runner.restore_from_summary(str(old), plan.runs, str(out)) == 1 and runner.is_complete(done[0])
+    assert runner.read_metrics(done[0].run_dir)[-1]["sps"] is None
 
 
 def test_seeds_summary_restores_a_grid(tmp_path):
