@@ -15,7 +15,6 @@ needs Pillow, in the dev and video extras).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import importlib
 import os
@@ -24,13 +23,8 @@ import sys
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def fail(message: str):
-    """A user mistake: one line on stderr, exit code 2."""
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runner import Parser, fail  # noqa: E402  (one-line errors, exit code 2; runner puts the scripts on the path)
 
 
 def load(path: str):
@@ -100,8 +94,8 @@ def film(mod, args, agent, prep, seed: int, path: str, max_frames: int = 2000):
     return len(frames)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser() -> Parser:
+    p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("model", help="an agent.pt written by a script's --save-model")
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=12345, help="seed of the evaluation envs (not a training seed)")
