@@ -335,7 +335,7 @@ def test_fuzz_invariants_and_random_score():
             length[done] = 0
     ep_scores, ep_lengths = np.concatenate(ep_scores), np.concatenate(ep_lengths)
     assert len(ep_scores) > 5000
-    # a uniformly random policy scores about 0.9 per episode (benchmarks/random_score.py); loose bounds
+    # a uniformly random policy scores about 0.9 per episode (benchmarks/random_scores.py); loose bounds
     assert 0.5 < ep_scores.mean() < 1.5
     assert 100 < ep_lengths.mean() < 180
 

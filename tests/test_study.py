@@ -375,19 +375,6 @@ def test_sensitivity_grid_selection():
     assert len(sensitivity.grid("ppo_avg_reward")) == 8
 
 
-def test_throughput_rewrites_only_its_section(tmp_path):
-    import throughput
-
-    doc = tmp_path / "benchmarks.md"
-    doc.write_text(f"# Measured numbers\n\nbefore\n\n{throughput.BEGIN}\nold table\n{throughput.END}\n\nafter\n")
-    throughput.write_section("## Throughput\n\nnew table\n", str(doc))
-    assert doc.read_text() == (f"# Measured numbers\n\nbefore\n\n{throughput.BEGIN}\n## Throughput\n\nnew table\n"
-                               f"{throughput.END}\n\nafter\n")
-    fresh = tmp_path / "new.md"
-    throughput.write_section("x", str(fresh))
-    assert fresh.read_text() == f"# Measured numbers\n\n{throughput.BEGIN}\nx\n{throughput.END}\n"
-
-
 def test_long_grid_runs(tmp_path):
     """--grid long: blind points (H < L on delay) and GAE on squared are not run; every command parses."""
     import tyro
