@@ -177,9 +177,9 @@ def pufferlib_breakout_row() -> Row | str:
     def setup(num_envs, seed, workers=0):
         if workers and (workers < 2 or num_envs % workers):
             return None
-        kwargs = dict(backend=pufferlib.vector.Multiprocessing, num_envs=workers, num_workers=workers) if workers else {}
+        processes = {"backend": pufferlib.vector.Multiprocessing, "num_envs": workers, "num_workers": workers}
         envs = pufferlib.vector.make(Breakout, env_kwargs={"num_envs": num_envs // max(workers, 1)}, seed=seed,
-                                     **kwargs)
+                                     **(processes if workers else {}))
         envs.reset(seed=seed)
         return envs.step, envs.single_action_space
 

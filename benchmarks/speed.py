@@ -97,8 +97,9 @@ def concurrency_command(args):
 
 It runs the script alone with its default threads (all cores), alone with `--threads 1`, and
 `--runs` copies at once with `--threads 1` each (seeds 1..k), each for `--iterations` iterations of
-`--num-envs` x `--num-steps` (the scripts' default batch unless given), and measures each run's training rate after its warm-up iterations (steps between
-the warm-up's last metrics row and the final one, over the time between them). Reported: the median
+`--num-envs` x `--num-steps` (the scripts' default batch unless given), and measures each run's
+training rate after its warm-up iterations (steps between the warm-up's last metrics row and the
+final one, over the time between them). Reported: the median
 over `--repeats` of each rate, and its fraction of the default run's rate alone. (Two default runs
 side by side are not timed: their spinning thread pools can slow each by two orders of magnitude,
 docs/index.md.) Run it on an otherwise idle machine."""
@@ -144,7 +145,8 @@ def kernel_calls(x: dict, n: int | None = None):
     """{name: (kernel call, reference call)}; with `n`, the reference sees only the first n envs."""
     import kernels
 
-    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    if os.path.join(ROOT, "tests") not in sys.path:
+        sys.path.insert(0, os.path.join(ROOT, "tests"))
     import reference
 
     s = slice(None) if n is None else slice(0, n)
@@ -248,7 +250,8 @@ def section(args, command: str) -> str:
               "iteration on breakout, all cores |", "|---|---:|---:|---:|---:|---:|"]
     for script in args.script_names:
         cells = [fmt_rate(sps[script, env, one]) for env in TRAIN_ENVS for one in (True, False)]
-        lines.append(f"| `{script}.py` | " + " | ".join(cells) + f" | {fmt_s(batch / sps[script, 'breakout', False])} |")
+        iteration = batch / sps[script, "breakout", False]
+        lines.append(f"| `{script}.py` | " + " | ".join(cells) + f" | {fmt_s(iteration)} |")
     lines.append("")
 
     # kernels
@@ -266,8 +269,8 @@ def section(args, command: str) -> str:
               "speed-up, 1 thread | share of an iteration |", "|---|---|---:|---:|---:|---:|---:|"]
     for T, N, H in KERNEL_SHAPES if not args.quick else ((16, 64, 8),):
         print(f"kernels T={T} N={N} H={H} ...", file=sys.stderr, flush=True)
-        for name, (one, many, ref, n) in time_kernels(T, N, H, args.bins_horizon, args.kernel_repeats,
-                                                                 args.ref_seconds).items():
+        timings = time_kernels(T, N, H, args.bins_horizon, args.kernel_repeats, args.ref_seconds)
+        for name, (one, many, ref, n) in timings.items():
             shape = f"{T} × {N}" + (f" × {H}" if name == "reward_horizon" else "")
             if name == "reward_bins":
                 shape += f" × {args.bins_horizon} ({len(kernels.geometric_edges(args.bins_horizon)) - 1} bins)"

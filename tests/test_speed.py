@@ -53,7 +53,8 @@ def test_env_has_a_row_per_env_and_path(capsys):
 
 
 def test_env_reference_row_has_no_all_cores_figure(capsys):
-    speed.main(["env", "--envs", "cartpole", "--paths", "default", "--num-envs", "8", "--steps", "10", "--repeats", "1"])
+    speed.main(["env", "--envs", "cartpole", "--paths", "default", "--num-envs", "8", "--steps", "10",
+                "--repeats", "1"])
     out = capsys.readouterr().out
     (rows,) = tables(out)
     assert [r[0] for r in rows] == [env_speed.fastenv_row("cartpole").label, "gymnasium CartPole-v1 (numpy vector env)"]
