@@ -107,11 +107,6 @@ def require_report_packages():
         fail(f"rliable does not import ({type(e).__name__}: {e}): pip install -e '.[bench]' (it pins pandas<3)")
 
 
-def iqm_with_ci(score_dict: dict[str, np.ndarray], reps: int = BOOTSTRAP_REPS) -> dict[str, tuple[float, float, float]]:
-    """{key: (IQM, CI low, CI high)} of (runs x envs) score matrices: 95% stratified-bootstrap CIs (rliable)."""
-    return {key: aggregate_with_ci(scores, reps)["IQM"] for key, scores in score_dict.items()}
-
-
 def aggregate_with_ci(scores: np.ndarray, reps: int = BOOTSTRAP_REPS,
                       gap: bool = False) -> dict[str, tuple[float, float, float]]:
     """{"IQM": (point, CI low, CI high)} and, with `gap`, {"optimality gap": ...} of a (runs x envs) matrix of

@@ -131,9 +131,9 @@ class Reference:
 
 
 _RANDOM_MINATAR = ("docs/families.md, 'Random-policy scores, measured': 1000 episodes, seed 0, MinAtar 1.0.15 "
-                   "(benchmarks/random_score_gym.py)")
+                   "(benchmarks/random_scores.py)")
 _RANDOM_MUJOCO = ("docs/families.md, 'Random-policy scores, measured': 100 episodes, seed 0, mujoco 4.0.0 "
-                  "(benchmarks/random_score_gym.py)")
+                  "(benchmarks/random_scores.py)")
 _GYMNAX = ("gymnax README (RobertTLange/gymnax, commit 086ad95), via docs/families.md 'Reference scores'; "
            "configs agents/<Game>-MinAtar/ppo.yaml in RobertTLange/gymnax-blines")
 _GYMNAX_WHAT = ("gymnax-blines PPO checkpoint, 10M steps, one number; gymnax's port has no sticky actions and "

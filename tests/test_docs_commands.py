@@ -22,8 +22,9 @@ def sources() -> dict[str, str]:
     """{path: text} of README.md, docs/*.md and the docstrings of benchmarks/*.py."""
     out = {}
     for path in [os.path.join(ROOT, "README.md"), *sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))]:
-        with open(path) as f:  # an inline code span broken over two lines is one command
-            out[os.path.relpath(path, ROOT)] = re.sub(r"`[^`]*`", lambda m: m.group(0).replace("\n", " "), f.read())
+        with open(path) as f:  # an inline code span broken over two lines is one command (fences aside)
+            text = re.sub(r"^```.*$", "", f.read(), flags=re.MULTILINE)
+            out[os.path.relpath(path, ROOT)] = re.sub(r"`[^`]*`", lambda m: m.group(0).replace("\n", " "), text)
     for path in sorted(glob.glob(os.path.join(ROOT, "benchmarks", "*.py"))):
         with open(path) as f:
             out[os.path.relpath(path, ROOT)] = ast.get_docstring(ast.parse(f.read())) or ""
@@ -73,6 +74,6 @@ def test_every_command_line_module_has_a_parser():
     for path in sorted(glob.glob(os.path.join(ROOT, "benchmarks", "*.py"))):
         with open(path) as f:
             text = f.read()
-        if "__main__" in text:
+        if 'if __name__ == "__main__":' in text:
             mod = importlib.import_module(os.path.basename(path)[:-3])
             assert callable(getattr(mod, "parser", None)), f"{path} has a command line but no parser()"
