@@ -111,14 +111,14 @@ def check_args(args: Args):
     for name in ["total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs", "hidden_size"]:
         if getattr(args, name) < 1:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use an integer >= 1")
-    for name in ["learning_rate", "max_grad_norm"]:
+    for name in ["learning_rate", "max_grad_norm"] + (["target_kl"] if args.target_kl is not None else []):
         if not getattr(args, name) > 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number > 0")
     for name in ["clip_coef", "ent_coef", "vf_coef", "threads"] + (["reward_clip"] if args.reward_clip is not None else []):
         if not getattr(args, name) >= 0:
             fail(f"--{name.replace('_', '-')}={getattr(args, name)} is not allowed: use a number >= 0")
-    if args.target_kl is not None and not args.target_kl > 0:
-        fail(f"--target-kl={args.target_kl} is not allowed: use a number > 0 or None")
+    if not 0 <= args.seed < 2 ** 32:  # the seeds numpy takes
+        fail(f"--seed={args.seed} is not allowed: use an integer in [0, 2**32 - 1]")
     batch = args.num_envs * args.num_steps
     if batch % args.num_minibatches:
         fail(f"--num-minibatches={args.num_minibatches} does not divide the batch num_envs*num_steps={batch}: "
