@@ -10,13 +10,15 @@ so one tool serves all three scripts and an evaluation sees exactly what trainin
 plays the same number of episodes (the first episodes to finish would favour short ones). Greedy
 is the most likely action for Discrete actions and the Gaussian's mean for Box actions. `--gif`
 films one episode of a fresh env with the policy sampled, as in training (fastenvs with `render()`;
-needs Pillow, in the dev and video extras).
+needs Pillow, in the dev and video extras). `--json FILE` also writes the scores; benchmarks/jobs.py
+calls it so when a run's last 10% of steps ended too few episodes to score it by.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import os
 import sys
 
@@ -101,6 +103,7 @@ def parser() -> Parser:
     p.add_argument("--seed", type=int, default=12345, help="seed of the evaluation envs (not a training seed)")
     p.add_argument("--num-envs", type=int, default=8)
     p.add_argument("--gif", help="also save one sampled episode as a GIF here (fastenvs envs with render())")
+    p.add_argument("--json", help="also write the scores here: {episodes, seed, sampled: {mean, std}, greedy: {...}}")
     return p
 
 
@@ -119,9 +122,14 @@ def main(argv=None):
         if not hasattr(mod.fastenvs, "names") or args.env not in mod.fastenvs.names():
             fail(f"--gif is not available for --env {args.env}: it films fastenvs envs with render()")
     print(f"{a.model}: {mod.__name__} on {args.env}, {a.episodes} episodes, eval seed {a.seed}")
+    record = {"episodes": a.episodes, "seed": a.seed}
     for greedy in (False, True):
         s = play(mod, args, agent, prep, a.episodes, a.seed, greedy, a.num_envs)
         print(f"  {'greedy ' if greedy else 'sampled'}: score {np.mean(s):.2f} +- {np.std(s):.2f} (std over episodes)")
+        record["greedy" if greedy else "sampled"] = {"mean": float(np.mean(s)), "std": float(np.std(s))}
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(record, f)
     if a.gif:
         print(f"  {a.gif}: {film(mod, args, agent, prep, a.seed, a.gif)} frames")
 

@@ -29,6 +29,10 @@ THREAD_VARS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREAD
 MARKER = "done.json"
 FAILED = "failed.json"  # written when a run exits non-zero, removed when it starts again
 JOB = "job.json"  # the submitit job a run went to (engine submitit only)
+EVAL = "eval.json"  # the final policy played, where the run's last 10% of steps ended too few episodes
+FINAL_FRACTION = 0.1  # a run's final score: the episodes that ended in the last 10% of its steps
+MIN_FRESH_EPISODES = 100  # fewer there (or fewer than one per env), and the final policy is played instead
+EVAL_EPISODES = 100
 # For the cost estimate before anything ran: training steps/s of one run on one thread, and the
 # seconds each run spends starting (imports, Numba's cache) before its first step. fastenvs: the
 # study's standing figure, on the safe side of the 34-39k steps/s that docs/benchmarks.md measures at
@@ -160,6 +164,21 @@ def complete(run_dir: str, args: list[str], budget: int) -> bool:
     return reached_budget(read_metrics(run_dir), budget)
 
 
+def final_window(rows: list[dict], end: float | None = None) -> list[dict]:
+    """The rows logged in the last FINAL_FRACTION of the steps up to `end` (default: the run's last step)."""
+    end = rows[-1]["global_step"] if end is None else end
+    return [r for r in rows if (1.0 - FINAL_FRACTION) * end <= r["global_step"] <= end]
+
+
+def needs_evaluation(rows: list[dict]) -> bool:
+    """Whether the final window ended too few episodes to score the final policy by (False for runs logged
+    before the scripts counted the episodes of each iteration)."""
+    if not rows or "ended_episodes" not in rows[-1]:
+        return False
+    fresh = sum(r["ended_episodes"] for r in final_window(rows))
+    return fresh < max(MIN_FRESH_EPISODES, rows[-1].get("num_envs", 0))
+
+
 def run_job(spec: dict, engine: str = "local", on_start=None, stopping=None, skip_complete: bool = True) -> dict:
     """Run one run unless it is complete already: the one function both engines call, so that a run leaves the
     same files whoever ran it. The script runs as `spec["command"]` (one thread: THREAD_VARS) with its output in
@@ -175,7 +194,7 @@ def run_job(spec: dict, engine: str = "local", on_start=None, stopping=None, ski
         return {"status": "skipped", "name": spec["name"]}
     os.makedirs(run_dir, exist_ok=True)
     marker, failed_marker = os.path.join(run_dir, MARKER), os.path.join(run_dir, FAILED)
-    for path in (marker, failed_marker):
+    for path in (marker, failed_marker, os.path.join(run_dir, EVAL)):
         if os.path.exists(path):
             os.remove(path)
     t0 = time.time()
@@ -198,6 +217,13 @@ def run_job(spec: dict, engine: str = "local", on_start=None, stopping=None, ski
         return {"status": "stopped", "name": spec["name"]}
     if rc == 0:
         rows = read_metrics(run_dir)
+        if needs_evaluation(rows):  # too few fresh episodes to score it by: play the final policy
+            evaluate = [sys.executable, os.path.join(ROOT, "benchmarks", "evaluate.py"),
+                        os.path.join(run_dir, "agent.pt"), "--episodes", str(EVAL_EPISODES), "--json",
+                        os.path.join(run_dir, EVAL)]
+            with open(os.path.join(run_dir, "stdout.log"), "a") as log:
+                subprocess.run(evaluate, stdout=log, stderr=subprocess.STDOUT, cwd=spec["cwd"],
+                               env=dict(os.environ, **THREAD_VARS))
         with open(marker, "w") as f:
             json.dump({"args": spec["args"], "command": spec["shell"], "variant": spec["variant"],
                        "wall_s": round(wall, 1), "finished": datetime.datetime.now().isoformat(timespec="seconds"),

@@ -2,13 +2,18 @@
 
     python benchmarks/report.py runs/seeds/breakout-20m/gae/seed1 runs/seeds/breakout-20m/gae/seed2 --at 5000000 20000000
 
-The command prints, per run directory, the score (the mean raw score of the last 100 episodes as
-logged at the first iteration at or past each step), the steps done and the run's steps/s. The
-experiments (study.py, seeds.py, sensitivity.py) build their pages from the functions below:
-  final score  mean of `episode_score` over the iterations logged in the last 10% of a run's steps
-  AUC          mean normalized score over all iterations, weighted by the steps each one covers
+The command prints, per run directory, the score at each step (`score_at`: the mean raw score of
+the episodes that ended in the last 10% of the steps up to the first iteration at or past it), the
+steps done and the run's steps/s. The experiments (study.py, seeds.py, sensitivity.py) build their
+pages from the functions below:
+  final score  the mean score of the episodes that ended in the last 10% of a run's steps; where
+               too few did (jobs.needs_evaluation), the final policy's score over 100 episodes
+               (evaluate.py --json, called by the runner); SOURCES says which a run got
+  AUC          mean normalized score over the iterations, weighted by the steps each one covers; an
+               iteration's score is that of the episodes that ended in it, interpolated where none did
   normalized   (score - random) / (reference - random): 0 is the random policy, 1 the reference
-An iteration logged before the first episode ended counts as the random-policy score. Across envs
+Runs logged before the scripts counted each iteration's episodes keep the rolling mean of the last
+100 episodes (source "rolling"). Across envs
 and seeds: the interquartile mean (IQM) and the optimality gap with 95% stratified-bootstrap CIs
 (rliable; runs resampled within each env), and the probability of improvement P(X > Y). Over the
 seeds of one env: mean and IQM with 95% percentile-bootstrap CIs (`seed_table`).
@@ -24,13 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import Parser, Run, fail, is_complete, read_metrics  # noqa: E402
+from runner import (EVAL, Parser, Run, fail, is_complete, read_json, read_metrics)  # noqa: E402
+from jobs import EVAL_EPISODES, FINAL_FRACTION, final_window, needs_evaluation  # noqa: E402
 
 LABELS = {"ppo_gae": "GAE", "ppo_gae_lambda1": "GAE, λ = 1", "ppo_reward_horizon": "reward horizon",
           "ppo_avg_reward": "average reward", "ppo_reward_horizon_bins": "reward horizon, bins + cut"}
 COLORS = {"ppo_gae": "#1f77b4", "ppo_gae_lambda1": "#9467bd", "ppo_reward_horizon": "#d62728",
           "ppo_avg_reward": "#2ca02c", "ppo_reward_horizon_bins": "#ff7f0e"}
-FINAL_FRACTION = 0.1  # the final score averages the iterations in the last 10% of the steps
 BOOTSTRAP_REPS = 20_000
 POI_REPS = 2_000  # probability of improvement: a Mann-Whitney U per env and resample, so fewer resamples
 DPI = 80
@@ -44,30 +49,66 @@ def normalize(score, random_score: float, max_score: float):
 
 @dataclass
 class RunScore:
-    final: float  # raw final score
+    final: float  # raw final score (nan: not scored)
     final_norm: float  # nan where the env has no reference score
     auc: float  # normalized, step-weighted (nan without a reference)
     steps: np.ndarray = field(repr=False)  # global_step of each iteration
     curve: np.ndarray = field(repr=False)  # normalized score of each iteration (raw without a reference)
     sps: float | None = None
+    source: str = "episodes"  # of the final score: episodes | evaluation | none | rolling (see SOURCES)
 
 
-def score_run(rows: list[dict], random_score: float, max_score: float | None) -> RunScore:
-    """Final score, normalized final score and AUC of one run's metrics rows (see the module docstring).
-    Without a reference score (max_score None) the normalized numbers are nan and the curve is raw."""
+SOURCES = {
+    "episodes": "the episodes that ended in the last 10% of the steps",
+    "evaluation": f"the final policy played for {EVAL_EPISODES} episodes, sampled as in training (the last 10% of the "
+                  "steps ended too few episodes)",
+    "none": "not scored: too few episodes ended in the last 10% of the steps and no evaluation was recorded",
+    "rolling": "the rolling mean of the last 100 episodes (a run logged before the scripts counted each "
+               "iteration's episodes; it may repeat episodes that ended before the window)",
+}
+
+
+def window_score(rows: list[dict], end: float | None = None) -> tuple[float, int]:
+    """Mean score of the episodes that ended in the final window up to step `end`, and how many ended there."""
+    window = final_window(rows, end)
+    n = sum(r["ended_episodes"] for r in window)
+    return (sum(r["ended_episodes"] * r["ended_score"] for r in window if r["ended_episodes"]) / n if n else math.nan,
+            n)
+
+
+def ended_curve(rows: list[dict], random_score: float) -> np.ndarray:
+    """Per iteration, the mean score of the episodes that ended in it; an iteration where none ended takes the
+    linear interpolation between the nearest iterations where some did (from the random policy's score at step
+    0 before the first; the last one's score after the last)."""
+    have = [r for r in rows if r["ended_episodes"]]
+    return np.interp([r["global_step"] for r in rows], [0.0] + [r["global_step"] for r in have],
+                     [random_score] + [r["ended_score"] for r in have])
+
+
+def score_run(rows: list[dict], random_score: float, max_score: float | None, evaluation: dict | None = None) -> RunScore:
+    """Final score, normalized final score and AUC of one run's metrics rows (see the module docstring), with the
+    source of its final score. Without a reference score (max_score None) the normalized numbers are nan and the
+    curve is raw. `evaluation`: what benchmarks/evaluate.py --json recorded of the final policy."""
     if not rows:
         raise ValueError("no metrics rows")
     steps = np.array([r["global_step"] for r in rows], dtype=np.float64)
-    raw = np.array([random_score if r.get("episode_score") is None else r["episode_score"] for r in rows],
-                   dtype=np.float64)
-    last = steps >= (1.0 - FINAL_FRACTION) * steps[-1]
-    final = float(raw[last].mean())
+    if "ended_episodes" in rows[-1]:
+        raw = ended_curve(rows, random_score)
+        if needs_evaluation(rows):
+            final, source = (evaluation["sampled"]["mean"], "evaluation") if evaluation else (math.nan, "none")
+        else:
+            final, source = window_score(rows)[0], "episodes"
+    else:  # logged before the per-iteration counts: the rolling mean, random before the first episode
+        raw = np.array([random_score if r.get("episode_score") is None else r["episode_score"] for r in rows],
+                       dtype=np.float64)
+        final, source = float(raw[steps >= (1.0 - FINAL_FRACTION) * steps[-1]].mean()), "rolling"
     if max_score is None:
-        return RunScore(final, math.nan, math.nan, steps, raw, rows[-1].get("sps"))
+        return RunScore(final, math.nan, math.nan, steps, raw, rows[-1].get("sps"), source)
     curve = normalize(raw, random_score, max_score)
     weights = np.diff(np.concatenate([[0.0], steps]))
     auc = float((curve * weights).sum() / weights.sum())
-    return RunScore(final, float(normalize(final, random_score, max_score)), auc, steps, curve, rows[-1].get("sps"))
+    return RunScore(final, float(normalize(final, random_score, max_score)), auc, steps, curve, rows[-1].get("sps"),
+                    source)
 
 
 def collect(runs: list[Run], env_scores: dict) -> dict[Run, RunScore]:
@@ -77,7 +118,7 @@ def collect(runs: list[Run], env_scores: dict) -> dict[Run, RunScore]:
         if is_complete(run):
             rows = read_metrics(run.run_dir)
             if rows:
-                out[run] = score_run(rows, *env_scores[run.env])
+                out[run] = score_run(rows, *env_scores[run.env], read_json(os.path.join(run.run_dir, EVAL)))
     return out
 
 
@@ -139,10 +180,11 @@ def improvement_with_ci(x: np.ndarray, y: np.ndarray, reps: int = POI_REPS) -> t
 
 def score_matrix(scores: dict[Run, RunScore], key: str, envs: list[str], attr: str,
                  runs: list[Run]) -> tuple[np.ndarray, list[int]]:
-    """(seeds x envs) matrix of `attr` for the seeds of variant `key` finished in every env, and those seeds."""
+    """(seeds x envs) matrix of `attr` for the seeds of variant `key` finished and scored in every env, and those
+    seeds."""
     by_key = {(r.env, r.seed): s for r, s in scores.items() if r.key == key}
     seeds = sorted({r.seed for r in runs if r.key == key})
-    common = [s for s in seeds if all((env, s) in by_key for env in envs)]
+    common = [s for s in seeds if all((env, s) in by_key and np.isfinite(by_key[(env, s)].final) for env in envs)]
     matrix = np.array([[getattr(by_key[(env, s)], attr) for env in envs] for s in common], dtype=np.float64)
     return matrix.reshape(len(common), len(envs)), common
 
@@ -243,10 +285,15 @@ def plot_aggregate(agg: dict[str, dict[str, tuple]], variants: list[str], path: 
 # --------------------------------------------------------------------------------------------------
 # Over the seeds of one env: scores at checkpoints (seeds.py and the score-at command)
 # --------------------------------------------------------------------------------------------------
-def score_at(rows: list[dict], step: int, key: str = "episode_score") -> float | None:
-    """`key` at the first iteration at or past `step` (None if the run did not get there)."""
+def score_at(rows: list[dict], step: int) -> float | None:
+    """The score at the first iteration at or past `step`: the mean score of the episodes that ended in the
+    last 10% of the steps up to it (None if none did, or the run did not get there); for runs logged before the
+    per-iteration counts, the rolling mean of the last 100 episodes there."""
     row = next((r for r in rows if r["global_step"] >= step), None)
-    return None if row is None else row.get(key)
+    if row is None or "ended_episodes" not in row:
+        return None if row is None else row.get("episode_score")
+    score, n = window_score(rows, row["global_step"])
+    return score if n else None
 
 
 def bootstrap_ci(x: np.ndarray, stat, reps: int = 10_000, seed: int = 0) -> tuple[float, float]:
@@ -291,7 +338,7 @@ def plot_seed_curves(curves: dict[str, list[list[dict]]], ylabel: str, path: str
 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=90)
     for variant, runs in curves.items():
-        runs = [[(r["global_step"], r["episode_score"]) for r in rows if r["episode_score"] is not None]
+        runs = [[(r["global_step"], y) for r in rows for y in [score_at(rows, r["global_step"])] if y is not None]
                 for rows in runs if rows]
         if not runs:
             continue

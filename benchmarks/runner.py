@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jobs import (FAILED, JOB, MARKER, ROOT, STARTUP_S, ASSUMED_SPS_PER_RUN, THREAD_VARS, Parser,  # noqa: F401
+from jobs import (EVAL, FAILED, JOB, MARKER, ROOT, STARTUP_S, ASSUMED_SPS_PER_RUN, THREAD_VARS, Parser,  # noqa: F401
                   UserError, add_engine_flags, assumed_sps, check_engine, complete, cpu_count, fail, fmt_duration,
                   machine, read_metrics, reached_budget, rel, run_all, run_submitit, same_args, versions)
 
@@ -73,7 +73,8 @@ class Run:
                 "--run-dir", self.run_dir, *self.extra]
 
     def command(self) -> list[str]:
-        return [sys.executable, os.path.join(ROOT, f"{self.script}.py"), *self.args()]
+        """args() and --save-model, which changes nothing in training: the final policy can be played later."""
+        return [sys.executable, os.path.join(ROOT, f"{self.script}.py"), *self.args(), "--save-model"]
 
     def shell(self) -> str:
         """The command as one shell line, paths relative to the repository root where they can be."""
@@ -175,6 +176,15 @@ def read_invocations(out: str) -> list[dict]:
 # {"runs": {<run.summary_key>: {"args", "wall_s", "host", "rows"}}, "invocations": [...]}, each row
 # [global_step, episode_score, episode_length, sps] of one iteration. An older layout, {key: rows} with rows of
 # [step, score, length], loads too; so does an entry with rows only.
+def read_json(path: str):
+    """The JSON at `path`, or None where there is none (or it is torn)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def read_summary(path: str) -> dict:
     """The summary at `path` in the current layout ({"runs": {}, "invocations": []} when there is none)."""
     try:
@@ -190,16 +200,21 @@ def read_summary(path: str) -> dict:
     return data
 
 
+SUMMARY_FIELDS = ("global_step", "episode_score", "episode_length", "sps", "ended_episodes", "ended_score", "num_envs")
+
+
 def summary_rows(rows: list[dict]) -> list[list]:
-    """metrics.jsonl rows -> the summary's rows: [global_step, episode_score, episode_length, sps]."""
-    return [[r["global_step"], r.get("episode_score"), r.get("episode_length"), r.get("sps")] for r in rows]
+    """metrics.jsonl rows -> the summary's rows, one list of SUMMARY_FIELDS each (shorter for older runs, which
+    logged no per-iteration episodes)."""
+    n = len(SUMMARY_FIELDS) if rows and "ended_episodes" in rows[-1] else 4
+    return [[r.get(k) for k in SUMMARY_FIELDS[:n]] for r in rows]
 
 
 def metrics_rows(rows: list[list]) -> list[dict]:
     """The summary's rows -> metrics.jsonl rows (what the reports read); iteration i logged i x batch steps."""
     batch = rows[0][0]
-    return [{"iteration": round(step / batch), "global_step": step, "episode_score": score, "episode_length": length,
-             "sps": sps} for step, score, length, sps in ((list(row) + [None])[:4] for row in rows)]
+    return [{"iteration": round(row[0] / batch), **dict(zip(SUMMARY_FIELDS, row)),
+             **({} if len(row) > 3 else {"sps": None})} for row in rows]
 
 
 def write_metrics(run_dir: str, rows: list[dict]):
@@ -228,6 +243,9 @@ def restore_from_summary(path: str, runs: list[Run], out: str) -> int:
         if entry is None or is_complete(run) or ("args" in entry and not same_args(entry["args"], run.args())):
             continue
         write_metrics(run.run_dir, metrics_rows(entry["rows"]))
+        if "eval" in entry:
+            with open(os.path.join(run.run_dir, EVAL), "w") as f:
+                json.dump(entry["eval"], f)
         with open(os.path.join(run.run_dir, MARKER), "w") as f:
             json.dump({"args": run.args(), "command": run.shell(), "variant": run.key,
                        "restored_from": rel(path), **{k: entry[k] for k in ("wall_s", "host") if k in entry}}, f)
@@ -251,17 +269,16 @@ def save_summary(path: str, runs: list[Run], out: str) -> int:
     for run in runs:
         if not is_complete(run):
             continue
-        try:
-            with open(os.path.join(run.run_dir, MARKER)) as f:
-                marker = json.load(f)
-        except (OSError, json.JSONDecodeError):
-            marker = {}
+        marker = read_json(os.path.join(run.run_dir, MARKER)) or {}
         if "restored_from" in marker and run.summary_key in data["runs"]:
             continue  # a run restored from this summary adds nothing to it
         args = run.args()
         i = args.index("--run-dir")  # where the run lay is this machine's business
         data["runs"][run.summary_key] = {"args": args[:i] + args[i + 2:], "rows": summary_rows(read_metrics(run.run_dir)),
                                          **{k: marker[k] for k in ("wall_s", "host") if k in marker}}
+        evaluation = read_json(os.path.join(run.run_dir, EVAL))
+        if evaluation is not None:
+            data["runs"][run.summary_key]["eval"] = evaluation
     known = {i.get("started") for i in data["invocations"]}
     data["invocations"] += [i for i in read_invocations(out) if i.get("started") not in known]
     write_summary(path, data)

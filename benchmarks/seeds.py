@@ -8,8 +8,8 @@
 A grid is declared in GRIDS: an env, a budget, checkpoints and named variants. Its runs go through
 benchmarks/runner.py (one thread each, resumable, `--summary` to keep and restore them; `--dry-run`
 prints the commands) into runs/seeds/<grid>/<variant>/seed<k>/. The report (benchmarks/report.py's
-seed_table) gives, per variant, the score at each checkpoint for every run (the mean raw score of
-the last 100 episodes at the first iteration at or past the step), the mean and the IQM over seeds
+seed_table) gives, per variant, the score at each checkpoint for every run (report.score_at: the
+episodes that ended in the last 10% of the steps up to it), the mean and the IQM over seeds
 with 95% percentile-bootstrap CIs, and the fraction of runs above `--wall` points; `--plot` draws
 each variant's mean curve over seeds with a band from the lowest to the highest run.
 """
@@ -124,13 +124,13 @@ def main(argv=None):
         fail(str(e))
     if args.dry_run:
         return
-    print(f"\n{args.grid}: {env}, {budget:,d} steps, seeds 1..{args.seeds}; score = mean raw score of the last 100 "
-          f"episodes at the first iteration at or past each step\n")
+    print(f"\n{args.grid}: {env}, {budget:,d} steps, seeds 1..{args.seeds}; score = mean raw score of the episodes "
+          f"that ended in the last 10% of the steps up to each checkpoint\n")
     by_run = {(r.variant, r.seed): r.run_dir for r in runs}
     print("\n".join(seed_table(variants, checkpoints, args.seeds, lambda v, s: read_metrics(by_run[v, s]), args.wall)))
     if args.plot:
         curves = {v: [read_metrics(r.run_dir) for r in runs if r.variant == v] for v in variants}
-        plot_seed_curves(curves, f"{env} score (last 100 episodes)", args.plot)
+        plot_seed_curves(curves, f"{env} score", args.plot)
         print(f"\ncurves: {rel(args.plot)}")
     if failed:
         sys.exit(1)

@@ -32,7 +32,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import (BOOTSTRAP_REPS, FINAL_FRACTION, LABELS, POI_REPS, aggregate_with_ci, collect,  # noqa: E402
+from jobs import EVAL_EPISODES, FINAL_FRACTION, MIN_FRESH_EPISODES  # noqa: E402
+from report import (BOOTSTRAP_REPS, LABELS, POI_REPS, SOURCES, aggregate_with_ci, collect,  # noqa: E402
                     fmt_ms, improvement_with_ci, mean_std, plot_aggregate, plot_curves, require_report_packages,
                     run_dates, score_matrix, steps_label)
 from runner import (MARKER, ROOT, THREAD_VARS, Parser, UserError, add_run_flags, check_run_flags,  # noqa: E402
@@ -156,10 +157,16 @@ def suite_section(plan: SuitePlan, env_scores: dict, profile: str, plots_dir: st
             rates = [rows[-1]["sps"] for r in scores if r.key == key and r.env == env
                      for rows in [read_metrics(r.run_dir)] if rows and rows[-1].get("sps")]
             rate = f"{np.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})" if rates else "-"
+            s = [x for x in s if np.isfinite(x.final)]
             lines.append(f"| {LABELS.get(key, key)} | {len(s)} | {fmt_ms(*mean_std([x.final for x in s]), digits)} | "
                          f"{fmt_ms(*mean_std([x.final_norm for x in s]), 3)} | "
                          f"{fmt_ms(*mean_std([x.auc for x in s]), 3)} | {rate} |")
         lines.append("")
+    for source in ("evaluation", "none", "rolling"):  # which runs were not scored by their final window's episodes
+        named = [r.name() for r, v in scores.items() if v.source == source]
+        if named:
+            lines += [f"Final score from {SOURCES[source]}: {len(named)} run{'s' * (len(named) > 1)}"
+                      + (f" ({', '.join(named)})" if len(named) <= 12 else "") + ".", ""]
     plot_curves(scores, envs, variants, os.path.join(plots_dir, f"{prefix}curves.png"), raw_envs)
     lines += ["Learning curves: mean normalized score over seeds (the band: ± one standard deviation)"
               + ("; raw score where the env has no reference score" if raw_envs else "") + ".", "",
@@ -211,8 +218,9 @@ def seeds_section(report_dir: str) -> list[str]:
         lines += [f"## {env.capitalize()} over seeds, {budget / 1e6:.0f}M steps", "",
                   f"The kit's `{env}` env at {budget:,} steps a run, each script with its defaults and the other "
                   f"variants of `benchmarks/seeds.py --grid {grid}`, seeds 1..{n} where run (\"-\": a seed not "
-                  "run). Score: the mean raw score of the last 100 episodes at the first iteration at or past the "
-                  "step; mean and IQM over seeds with 95% percentile-bootstrap CIs; the last column, the fraction of "
+                  "run). Score: the mean raw score of the episodes that ended in the last 10% of the steps up to the "
+                  "step (`report.score_at`; for runs logged before the scripts counted each iteration's episodes, "
+                  "the mean score of the last 100 episodes at the first iteration at or past the step); mean and IQM over seeds with 95% percentile-bootstrap CIs; the last column, the fraction of "
                   "runs past 400 points (one wall). Which machine ran which runs, the commands that ran them, and "
                   "what the numbers say: "
                   "[benchmarks.md](benchmarks.md#breakout-over-seeds-20m-steps-todays-defaults).", "",
@@ -241,10 +249,16 @@ def report(plans: list[SuitePlan], env_scores: dict, profile: str, out: str, rep
         "`--seed`, `--total-timesteps`, `--threads` and `--run-dir` change (and the variant's own flag). Scores are "
         "normalized per env as (score - random-policy score) / (reference score - random-policy score), with the "
         "numbers of [Reference scores](#reference-scores) (fastenvs: the maximum score of [envs.md](envs.md)): 0 is "
-        "the random policy. The final score of a run is the mean of `episode_score` (the mean score of the last "
-        f"100 episodes) over the iterations logged in the last {FINAL_FRACTION:.0%} of its steps; its AUC is the "
-        "mean normalized score over all iterations, weighted by steps (iterations before the first finished "
-        "episode count as the random policy). Per suite, across envs and seeds: interquartile mean (IQM) and "
+        "the random policy. The final score of a run is the mean score of the episodes that ended in the last "
+        f"{FINAL_FRACTION:.0%} of its steps; where fewer than {MIN_FRESH_EPISODES} (or fewer than one per env) ended "
+        f"there, it is the final policy's mean score over {EVAL_EPISODES} whole episodes, sampled as in training with "
+        "the run's own observation normalisation (`benchmarks/evaluate.py`, which the runner calls when the run "
+        "ends), and each section names the runs scored so. Its AUC is the mean normalized score over the "
+        "iterations, weighted by steps, where an iteration's score is the mean score of the episodes that ended in "
+        "it; an iteration in which none ended takes the straight line between the nearest iterations in which some "
+        "did (from the random policy's score at step 0 before the first), never an older episode's score. Runs "
+        "logged before the scripts counted each iteration's episodes are scored from the rolling mean of the last "
+        "100 episodes, and named. Per suite, across envs and seeds: interquartile mean (IQM) and "
         "optimality gap with 95% stratified-bootstrap confidence intervals "
         f"({reps:,} resamples of the runs within each env, [rliable](https://github.com/google-research/rliable)), "
         "and the probability of improvement between each pair of variants. Per env: mean ± standard deviation "
