@@ -39,7 +39,7 @@ import kernels
 @dataclass
 class Args:
     env: str = "breakout"
-    """fastenvs name (see fastenvs.names()) or a Gymnasium id, e.g. CartPole-v1, Hopper-v5, MinAtar/Breakout-v1"""
+    """fastenvs name (see fastenvs.names()) or a Gymnasium id, e.g. fastenvs/Breakout-v0, CartPole-v1, Hopper-v5, MinAtar/Breakout-v1"""
     env_kwargs: tuple[str, ...] = ()
     """env options as key=value, passed to fastenvs.make or gym.make, e.g. --env-kwargs max_steps=100"""
     seed: int = 1
@@ -168,11 +168,11 @@ def parse_env_kwargs(items: tuple[str, ...]) -> dict:
 def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = None, vector_mode: str = "sync"):
     """A vector env with same-step autoreset and episode statistics, from fastenvs or Gymnasium."""
     env_kwargs, wrappers = dict(env_kwargs or {}), []
-    if env_id in fastenvs.names():
-        try:
-            return fastenvs.make(env_id, num_envs=num_envs, seed=seed, **env_kwargs)
-        except ValueError as e:
-            fail(str(e))
+    if env_id in fastenvs.names() or env_id.startswith("fastenvs/"):  # a name or a Gymnasium id: fastenvs/Breakout-v0
+        try:  # the loop below needs same-step autoreset and the episode stats under "episode", as for Gymnasium's
+            return fastenvs.make(env_id, num_envs, seed, **env_kwargs, autoreset_mode="same_step", stats_key="episode")
+        except (ValueError, TypeError) as e:  # TypeError: --env-kwargs sets an option fixed here
+            fail(str(e) if isinstance(e, ValueError) else f"--env-kwargs may not set autoreset_mode or stats_key: {e}")
     for prefix, module, extra in [("MinAtar/", "minatar.gym", "minatar"), ("ALE/", "ale_py", "atari")]:
         try:  # an optional family's package is imported only when one of its envs is asked for
             family = importlib.import_module(module) if env_id.startswith(prefix) else None

@@ -15,6 +15,10 @@ from numba import njit
 
 # Columns of the per-env episode accumulator `ep` (float64 so long episodes sum exactly enough).
 EP_RETURN, EP_LENGTH, EP_SCORE = 0, 1, 2
+# The infos key of the env's own episode statistics, by default: not Gymnasium's "episode", which
+# RecordEpisodeStatistics writes and refuses to find already there.
+STATS_KEY = "env_episode"
+AUTORESET_MODES = (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP)
 
 
 def seed_rng(seed: int, num_envs: int) -> np.ndarray:
@@ -53,6 +57,19 @@ def rand_float(rng, i):
 def rand_int(rng, i, n):
     """Uniform integer in [0, n) from env i's stream."""
     return np.int32(rand_u32(rng, i) % np.uint32(n))
+
+
+@njit(cache=True, inline="always")
+def skip_step(i, skip, rewards, terms, truncs):
+    """Next-step autoreset: env i ended its episode on the previous step, so this step only shows the
+    first obs of its next episode (already in place): no move, no reward, no flags. Returns skip[i];
+    every step kernel starts its loop body with `if skip_step(...): continue`."""
+    if skip[i]:
+        rewards[i] = 0.0
+        terms[i] = False
+        truncs[i] = False
+        return True
+    return False
 
 
 @njit(cache=True, inline="always")
@@ -127,14 +144,59 @@ def close_episodes(terms, truncs, ep, done, ep_r, ep_l, ep_score):
     return ended
 
 
+@njit(cache=True)
+def swap_rows(mask, a, b):
+    """Swap rows a[i] and b[i] wherever mask[i]; return how many. Next-step autoreset parks the first
+    obs of an ended env's next episode in `final_obs` while `obs` shows its last one, and back."""
+    count = 0
+    for i in range(mask.shape[0]):
+        if mask[i]:
+            for k in range(a.shape[1]):
+                a[i, k], b[i, k] = b[i, k], a[i, k]
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def park(done, pending, obs, final_obs):
+    """After a next-step step: pending = done, and the rows of the envs that ended swap, so `obs` shows
+    each one's last obs and `final_obs` keeps the first obs of its next episode. Returns how many."""
+    for i in range(done.shape[0]):
+        pending[i] = done[i]
+    return swap_rows(done, obs, final_obs)
+
+
+def autoreset_mode_of(value) -> AutoresetMode:
+    """AutoresetMode.SAME_STEP or NEXT_STEP from the enum, its value ("SameStep") or its name in any case."""
+    for mode in AUTORESET_MODES:
+        if isinstance(value, (str, AutoresetMode)) and value in (mode, mode.value, mode.name, mode.name.lower()):
+            return mode
+    raise ValueError(f"autoreset_mode={value!r} is not allowed: use 'same_step' (the default) or 'next_step' "
+                     "(or AutoresetMode.SAME_STEP / NEXT_STEP)")
+
+
 class FastVectorEnv(VectorEnv):
     """Gymnasium VectorEnv shell around an env's Numba kernels.
 
     Subclasses set `single_observation_space`, `single_action_space` and implement
     `_reset_envs(mask)` (start new episodes where mask is True, writing `self._obs`) and
-    `_step_kernel(actions)` (advance all envs, fill rewards/terms/truncs/ep, copy the obs of each
-    ended env into `self._final_obs` and start its next episode). Autoreset is same-step: an env that
-    ended returns the first obs of its next episode, and `infos["final_obs"]` holds the last one.
+    `_step_kernel(actions)` (advance every env not in `self._pending` -- each kernel starts its loop
+    with `skip_step` -- fill rewards/terms/truncs/ep, copy the obs of each ended env into
+    `self._final_obs` and start its next episode).
+
+    Autoreset (`autoreset_mode`): same-step by default, as the scripts and the advantage kernels need:
+    an env that ended returns the first obs of its next episode, and `infos["final_obs"]` holds the
+    last one. With "next_step" (Gymnasium's default, which its observation wrappers require) an env
+    that ended returns its last obs, and its next step ignores the action and returns the first obs of
+    the next episode with reward 0 and both flags False; no `final_obs` in infos. The kernels run the
+    same way in both modes (the next episode starts in the step that ended the last one, and waits in
+    `final_obs`), so a seed gives the same episodes in either mode.
+
+    Episode statistics: each step where episodes ended, `infos[stats_key]` (default "env_episode")
+    holds `{"r": return, "l": length, "score": score}` of every env (0 in the rows of envs that did not
+    end) and `infos["_" + stats_key]` says which ended. Not under Gymnasium's "episode", so that
+    `gymnasium.wrappers.vector.RecordEpisodeStatistics` can add its own; `stats_key="episode"` puts
+    them where the PPO scripts read a Gymnasium env's.
 
     Actions: with a `Discrete(n)` single action space, `step` takes integers of shape (num_envs,) in
     0..n-1; with a 1-D `Box(low, high, (dim,))`, floats of shape (num_envs, dim), finite, and the env
@@ -144,13 +206,13 @@ class FastVectorEnv(VectorEnv):
 
     What `reset` and `step` return (`copy=False`, the default): the env's own preallocated buffers,
     no new arrays. obs, rewards, terminations, truncations and every array in `infos` (`final_obs`,
-    `_final_obs`, `_episode`, `episode["r" | "l" | "score"]`) stay valid until the next `step` or
+    `_final_obs`, `_env_episode`, `env_episode["r" | "l" | "score"]`) stay valid until the next `step` or
     `reset` of this env, which overwrites them in place; copy what you keep longer (e.g.
     `torch.as_tensor(obs)` on the CPU shares the memory, `rollout[t] = obs` copies). Treat them as
     read-only: Breakout keeps its brick state in the obs buffer, so writing into obs changes the game.
     The `infos` dict itself is new each step and is `{}` when no episode ended. Only the rows where
     `infos["_final_obs"]` is True are meaningful in `final_obs` (the others hold an older episode's
-    last obs, or zeros); `episode` rows of envs that did not end are 0.
+    last obs, or zeros); episode statistics rows of envs that did not end are 0.
 
     `copy=True`: every array returned, infos included, is a fresh copy that stays valid for good
     (slower: about two obs-sized copies a step when some episode ended).
@@ -160,7 +222,8 @@ class FastVectorEnv(VectorEnv):
     render_mode = "rgb_array"
 
     def __init__(self, num_envs: int, seed: int, obs_space: spaces.Box, action_space: spaces.Discrete | spaces.Box,
-                 max_steps: int, copy: bool = False):
+                 max_steps: int, copy: bool = False, autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+                 stats_key: str = STATS_KEY):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} is not allowed: use an integer >= 1")
         if not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
@@ -172,6 +235,13 @@ class FastVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         self.max_steps = int(max_steps)
         self.copy = bool(copy)
+        self.autoreset_mode = autoreset_mode_of(autoreset_mode)
+        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}  # what wrappers read
+        if not isinstance(stats_key, str) or stats_key in ("", "final_obs") or stats_key.startswith("_"):
+            raise ValueError(f"stats_key={stats_key!r} is not allowed: use a non-empty string other than "
+                             f"'final_obs' that does not start with '_' (default {STATS_KEY!r})")
+        self.stats_key, self._mask_key = stats_key, "_" + stats_key
         self.single_observation_space = obs_space
         self.single_action_space = action_space
         self.observation_space = batch_space(obs_space, self.num_envs)
@@ -199,6 +269,10 @@ class FastVectorEnv(VectorEnv):
         self._ep_r = np.zeros(n, dtype=np.float32)
         self._ep_l = np.zeros(n, dtype=np.int64)
         self._ep_score = np.zeros(n, dtype=np.float32)
+        # envs whose episode ended on the last step and whose next one waits in `_final_obs` (next-step
+        # autoreset only; all False in same-step mode), and how many there are
+        self._pending = np.zeros(n, dtype=np.bool_)
+        self._parked = 0
 
     # --- subclass hooks -------------------------------------------------------------------------
     def _reset_envs(self, mask: np.ndarray) -> None:
@@ -213,6 +287,8 @@ class FastVectorEnv(VectorEnv):
         if seed is not None:
             self._rng = seed_rng(seed, self.num_envs)
         self._ep[:] = 0.0
+        self._pending[:] = False
+        self._parked = 0
         self._reset_envs(self._all)
         return (self._obs.copy() if self.copy else self._obs), {}
 
@@ -224,9 +300,13 @@ class FastVectorEnv(VectorEnv):
             self._take_box(actions)
         else:
             self._take_discrete(actions)
+        if self._parked:  # next-step autoreset: envs that ended last step get their new episode's obs back
+            swap_rows(self._pending, self._obs, self._final_obs)
         self._step_kernel(self._actions)
         ended = close_episodes(self._terms, self._truncs, self._ep, self._done, self._ep_r, self._ep_l,
                                self._ep_score)
+        if self._next_step:
+            self._parked = park(self._done, self._pending, self._obs, self._final_obs)
         infos = self._episode_infos() if ended else {}
         if self.copy:
             return self._obs.copy(), self._rewards.copy(), self._terms.copy(), self._truncs.copy(), infos
@@ -259,13 +339,15 @@ class FastVectorEnv(VectorEnv):
                              f"floats (values outside {self._bounds_text} are clipped to the bounds)")
 
     def _episode_infos(self) -> dict:
-        """Pre-reset obs and statistics of the episodes that ended this step (dense, masked by done)."""
-        arrays = (self._final_obs, self._done, self._ep_r, self._ep_l, self._ep_score)
+        """Statistics of the episodes that ended this step (dense, masked by done), and in same-step mode
+        their last obs."""
+        done, stats = self._done, {"r": self._ep_r, "l": self._ep_l, "score": self._ep_score}
         if self.copy:
-            arrays = tuple(a.copy() for a in arrays)
-        final_obs, done, r, length, score = arrays
-        return {"final_obs": final_obs, "_final_obs": done, "episode": {"r": r, "l": length, "score": score},
-                "_episode": done}
+            done, stats = done.copy(), {k: v.copy() for k, v in stats.items()}
+        if self._next_step:
+            return {self.stats_key: stats, self._mask_key: done}
+        final_obs = self._final_obs.copy() if self.copy else self._final_obs
+        return {"final_obs": final_obs, "_final_obs": done, self.stats_key: stats, self._mask_key: done}
 
     def render(self):
         """RGB frame (H, W, 3) uint8 of env 0."""

@@ -18,7 +18,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit, prange
 
-from fastenvs._core import FastVectorEnv, end_of_step, rand_float, rand_int
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, rand_float, rand_int, skip_step
 
 f32 = np.float32
 
@@ -48,8 +48,10 @@ def _reset_kernel(mask, best, rng, obs):
 
 
 @njit(cache=True, parallel=True)
-def _step_all(actions, best, rng, obs, final_obs, rewards, terms, truncs, ep, max_steps, noise):
+def _step_all(actions, skip, best, rng, obs, final_obs, rewards, terms, truncs, ep, max_steps, noise):
     for i in prange(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         hit = 1.0 if actions[i] == best[i] else 0.0
         reward = hit
         if noise > 0.0:
@@ -71,7 +73,8 @@ class Bandit(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, arms: int = 4, noise: float = 0.0,
-                 max_steps: int = 0, copy: bool = False):
+                 max_steps: int = 0, copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         if not isinstance(arms, (int, np.integer)) or isinstance(arms, bool) or arms < 2:
             raise ValueError(f"arms={arms!r} is not allowed: use an integer >= 2")
         if (not isinstance(noise, (int, float, np.integer, np.floating)) or isinstance(noise, bool)
@@ -80,12 +83,13 @@ class Bandit(FastVectorEnv):
         self.arms = int(arms)
         self.noise = float(noise)
         obs_space = spaces.Box(0.0, 1.0, shape=(self.arms,), dtype=np.float32)
-        super().__init__(num_envs, seed, obs_space, spaces.Discrete(self.arms), max_steps, copy)
+        super().__init__(num_envs, seed, obs_space, spaces.Discrete(self.arms), max_steps, copy,
+                         autoreset_mode, stats_key)
         self.best = np.zeros(self.num_envs, dtype=np.int32)
 
     def _reset_envs(self, mask: np.ndarray) -> None:
         _reset_kernel(mask, self.best, self._rng, self._obs)
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_all(actions, self.best, self._rng, self._obs, self._final_obs, self._rewards, self._terms,
-                  self._truncs, self._ep, self.max_steps, self.noise)
+        _step_all(actions, self._pending, self.best, self._rng, self._obs, self._final_obs, self._rewards,
+                  self._terms, self._truncs, self._ep, self.max_steps, self.noise)

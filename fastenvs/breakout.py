@@ -53,7 +53,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit, prange
 
-from fastenvs._core import FastVectorEnv, end_of_step, rand_u32
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, rand_u32, skip_step
 
 f32 = np.float32
 
@@ -244,8 +244,10 @@ def _brick_hit(obs, i, bx, by, vx, vy):
 
 
 @njit(cache=True, parallel=True)
-def _step_all(actions, fs, st, obs, final_obs, rewards, terms, truncs, ep, rng, max_steps, frameskip):
+def _step_all(actions, skip, fs, st, obs, final_obs, rewards, terms, truncs, ep, rng, max_steps, frameskip):
     for i in prange(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         a = actions[i]
         dx = _ZERO
         if a == 1:
@@ -385,14 +387,16 @@ def _step_all(actions, fs, st, obs, final_obs, rewards, terms, truncs, ep, rng, 
 class Breakout(FastVectorEnv):
     """Vectorized Breakout (see the module docstring for rules and observation layout)."""
 
-    def __init__(self, num_envs: int, seed: int = 0, max_steps: int = 27000, copy: bool = False):
+    def __init__(self, num_envs: int, seed: int = 0, max_steps: int = 27000, copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         low = np.zeros(OBS_SIZE, dtype=np.float32)
         high = np.ones(OBS_SIZE, dtype=np.float32)
         low[4] = low[5] = -1.0
         low[8] = -1.0 / SPARE_BALLS
         low[9] = 0.5
         obs_space = spaces.Box(low, high, dtype=np.float32)
-        super().__init__(num_envs, seed, obs_space, spaces.Discrete(3), max_steps, copy)
+        super().__init__(num_envs, seed, obs_space, spaces.Discrete(3), max_steps, copy,
+                         autoreset_mode, stats_key)
         self._fs = np.zeros((self.num_envs, 7), dtype=np.float32)
         self._st = np.zeros((self.num_envs, 6), dtype=np.int32)
         self._frameskip = FRAMESKIP  # tests may set 1 to watch single frames
@@ -402,15 +406,17 @@ class Breakout(FastVectorEnv):
         _reset_kernel(mask, self._fs, self._st, self._obs)
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_all(actions, self._fs, self._st, self._obs, self._final_obs, self._rewards, self._terms,
-                  self._truncs, self._ep, self._rng, self.max_steps, self._frameskip)
+        _step_all(actions, self._pending, self._fs, self._st, self._obs, self._final_obs, self._rewards,
+                  self._terms, self._truncs, self._ep, self._rng, self.max_steps, self._frameskip)
 
     def render(self):
         """RGB frame (330, 576, 3) uint8 of env 0: bricks, paddle and ball."""
         img = np.empty((HEIGHT, WIDTH, 3), dtype=np.uint8)
         img[:] = (6, 24, 24)
         colors = ((220, 50, 50), (230, 130, 40), (220, 200, 50), (60, 180, 70), (70, 160, 230), (50, 80, 210))
-        bricks = self._obs[0, 10:]
+        # the bricks of the state on show; with next-step autoreset, an env whose episode just ended shows
+        # its last obs while the next episode's (the live state) waits in final_obs
+        bricks = (self._final_obs if self._pending[0] else self._obs)[0, 10:]
         for k in np.flatnonzero(bricks > 0.5):
             r, c = divmod(int(k), COLS)
             y, x = BRICK_TOP + r * BRICK_H, c * BRICK_W

@@ -13,7 +13,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit, prange
 
-from fastenvs._core import FastVectorEnv, end_of_step, rand_float
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, rand_float, skip_step
 
 GRAVITY = 9.8
 MASS_CART = 1.0
@@ -43,8 +43,10 @@ def _reset_kernel(mask, state, rng, obs):
 
 
 @njit(cache=True, parallel=True)
-def _step_kernel(actions, state, rng, obs, final_obs, rewards, terms, truncs, ep, max_steps):
+def _step_kernel(actions, skip, state, rng, obs, final_obs, rewards, terms, truncs, ep, max_steps):
     for i in prange(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         x, x_dot, theta, theta_dot = state[i, 0], state[i, 1], state[i, 2], state[i, 3]
         force = FORCE_MAG if actions[i] == 1 else -FORCE_MAG
         cos_t = math.cos(theta)
@@ -82,18 +84,20 @@ class CartPole(FastVectorEnv):
     on; `set_state(i, s)` overwrites env i's state (and its current obs) for tests and demos.
     """
 
-    def __init__(self, num_envs: int, seed: int = 0, max_steps: int = 500, copy: bool = False):
+    def __init__(self, num_envs: int, seed: int = 0, max_steps: int = 500, copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         high = np.array([X_LIMIT * 2, np.inf, THETA_LIMIT * 2, np.inf], dtype=np.float32)
         super().__init__(num_envs, seed, spaces.Box(-high, high, dtype=np.float32), spaces.Discrete(2),
-                         max_steps, copy)
+                         max_steps, copy,
+                         autoreset_mode, stats_key)
         self.state = np.zeros((self.num_envs, 4), dtype=np.float64)
 
     def _reset_envs(self, mask: np.ndarray) -> None:
         _reset_kernel(mask, self.state, self._rng, self._obs)
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_kernel(actions, self.state, self._rng, self._obs, self._final_obs, self._rewards,
-                     self._terms, self._truncs, self._ep, self.max_steps)
+        _step_kernel(actions, self._pending, self.state, self._rng, self._obs, self._final_obs,
+                     self._rewards, self._terms, self._truncs, self._ep, self.max_steps)
 
     def set_state(self, i: int, state) -> None:
         """Put env i in state (x, x_dot, theta, theta_dot); its episode counters are left as they are."""

@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit, prange
 
-from fastenvs._core import FastVectorEnv, end_of_step
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, skip_step
 
 f32 = np.float32
 BINS = 8
@@ -45,8 +45,10 @@ def _reset_kernel(mask, pos, length, obs):
 
 
 @njit(cache=True, parallel=True)
-def _step_all(actions, pos, length, small_reward, obs, final_obs, rewards, terms, truncs, ep, max_steps):
+def _step_all(actions, skip, pos, length, small_reward, obs, final_obs, rewards, terms, truncs, ep, max_steps):
     for i in prange(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         p = pos[i] + (1 if actions[i] == 1 else -1)
         pos[i] = p
         reward = 0.0  # float64, so the episode sums hold small_reward exactly
@@ -74,7 +76,8 @@ class Chain(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, length: int = 64, small_reward: float = 0.01,
-                 max_steps: int | None = None, copy: bool = False):
+                 max_steps: int | None = None, copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         if not isinstance(length, (int, np.integer)) or isinstance(length, bool) or length < 3:
             raise ValueError(f"length={length!r} is not allowed: use an integer >= 3 (states 0 .. length - 1)")
         if (not isinstance(small_reward, (int, float, np.integer, np.floating)) or isinstance(small_reward, bool)
@@ -85,15 +88,16 @@ class Chain(FastVectorEnv):
         if max_steps is None:
             max_steps = self.length + 9
         obs_space = spaces.Box(0.0, 1.0, shape=(1 + BINS,), dtype=np.float32)
-        super().__init__(num_envs, seed, obs_space, spaces.Discrete(2), max_steps, copy)
+        super().__init__(num_envs, seed, obs_space, spaces.Discrete(2), max_steps, copy,
+                         autoreset_mode, stats_key)
         self.pos = np.full(self.num_envs, START, dtype=np.int32)
 
     def _reset_envs(self, mask: np.ndarray) -> None:
         _reset_kernel(mask, self.pos, self.length, self._obs)
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_all(actions, self.pos, self.length, self.small_reward, self._obs, self._final_obs,
-                  self._rewards, self._terms, self._truncs, self._ep, self.max_steps)
+        _step_all(actions, self._pending, self.pos, self.length, self.small_reward, self._obs,
+                  self._final_obs, self._rewards, self._terms, self._truncs, self._ep, self.max_steps)
 
     def render(self):
         """RGB frame (64, N * w, 3) uint8 of env 0, w = max(4, ceil(512 / N)) px a state: the left

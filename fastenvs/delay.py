@@ -21,7 +21,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit, prange
 
-from fastenvs._core import FastVectorEnv, end_of_step, rand_u32
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, rand_u32, skip_step
 
 f32 = np.float32
 
@@ -46,9 +46,11 @@ def _reset_kernel(mask, target, stored, t, rng, obs):
 
 
 @njit(cache=True, parallel=True)
-def _step_all(actions, target, stored, t, rng, delay, obs, final_obs, rewards, terms, truncs, ep,
+def _step_all(actions, skip, target, stored, t, rng, delay, obs, final_obs, rewards, terms, truncs, ep,
               max_steps):
     for i in prange(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         if t[i] == 0:
             stored[i] = actions[i]
             obs[i, 1 + actions[i]] = f32(1.0)
@@ -73,13 +75,15 @@ class Delay(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, delay: int = 50, max_steps: int = 0,
-                 copy: bool = False):
+                 copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         if not isinstance(delay, (int, np.integer)) or isinstance(delay, bool) or delay < 1:
             raise ValueError(f"delay={delay!r} is not allowed: use an integer >= 1 (the episode length)")
         self.delay = int(delay)
         low = np.array([-1.0, 0.0, 0.0, 0.0, 0.0], dtype=np.float32)
         obs_space = spaces.Box(low, np.ones(5, dtype=np.float32), dtype=np.float32)
-        super().__init__(num_envs, seed, obs_space, spaces.Discrete(2), max_steps, copy)
+        super().__init__(num_envs, seed, obs_space, spaces.Discrete(2), max_steps, copy,
+                         autoreset_mode, stats_key)
         n = self.num_envs
         self.target = np.zeros(n, dtype=np.int32)
         self.stored = np.full(n, -1, dtype=np.int32)
@@ -89,5 +93,6 @@ class Delay(FastVectorEnv):
         _reset_kernel(mask, self.target, self.stored, self.t, self._rng, self._obs)
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_all(actions, self.target, self.stored, self.t, self._rng, self.delay, self._obs,
-                  self._final_obs, self._rewards, self._terms, self._truncs, self._ep, self.max_steps)
+        _step_all(actions, self._pending, self.target, self.stored, self.t, self._rng, self.delay,
+                  self._obs, self._final_obs, self._rewards, self._terms, self._truncs, self._ep,
+                  self.max_steps)

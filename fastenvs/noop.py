@@ -13,12 +13,14 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit
 
-from fastenvs._core import FastVectorEnv, end_of_step
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, skip_step
 
 
 @njit(cache=True)
-def _step_kernel(actions, final_obs, rewards, terms, truncs, ep, max_steps, reward):
+def _step_kernel(actions, skip, final_obs, rewards, terms, truncs, ep, max_steps, reward):
     for i in range(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         # final_obs stays zero, as the obs does: nothing to copy when a time limit ends an episode
         end_of_step(i, np.float32(reward), reward, False, ep, max_steps, rewards, terms, truncs)
 
@@ -35,7 +37,8 @@ class Noop(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, obs_dim: int = 118, num_actions: int = 3,
-                 max_steps: int = 0, reward: float = 0.0, copy: bool = False):
+                 max_steps: int = 0, reward: float = 0.0, copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         if not isinstance(obs_dim, (int, np.integer)) or obs_dim < 1:
             raise ValueError(f"obs_dim={obs_dim!r} is not allowed: use an integer >= 1")
         if isinstance(reward, bool) or not isinstance(reward, (int, float, np.integer, np.floating)) or not np.isfinite(reward):
@@ -44,11 +47,12 @@ class Noop(FastVectorEnv):
         if not isinstance(num_actions, (int, np.integer)) or num_actions < 1:
             raise ValueError(f"num_actions={num_actions!r} is not allowed: use an integer >= 1")
         obs_space = spaces.Box(-1.0, 1.0, shape=(int(obs_dim),), dtype=np.float32)
-        super().__init__(num_envs, seed, obs_space, spaces.Discrete(int(num_actions)), max_steps, copy)
+        super().__init__(num_envs, seed, obs_space, spaces.Discrete(int(num_actions)), max_steps, copy,
+                         autoreset_mode, stats_key)
 
     def _reset_envs(self, mask: np.ndarray) -> None:
         self._obs[mask] = 0.0
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_kernel(actions, self._final_obs, self._rewards, self._terms, self._truncs, self._ep,
-                     self.max_steps, self.reward)
+        _step_kernel(actions, self._pending, self._final_obs, self._rewards, self._terms, self._truncs,
+                     self._ep, self.max_steps, self.reward)

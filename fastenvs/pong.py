@@ -18,7 +18,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit, prange
 
-from fastenvs._core import FastVectorEnv, end_of_step, rand_float, rand_int
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, rand_float, rand_int, skip_step
 
 W, H = 160.0, 192.0  # field size in units
 BALL_R = 2.0  # half the ball's side; the ball is a 4 x 4 square
@@ -104,9 +104,11 @@ def _reset_kernel(mask, st, scores, rng, win_score, obs):
 
 
 @njit(cache=True, parallel=True)
-def _step_kernel(actions, st, scores, rng, obs, final_obs, rewards, terms, truncs, ep, max_steps,
+def _step_kernel(actions, skip, st, scores, rng, obs, final_obs, rewards, terms, truncs, ep, max_steps,
                  frameskip, win_score):
     for i in prange(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         a = actions[i]
         move = -AGENT_SPEED if a == 1 else (AGENT_SPEED if a == 2 else 0.0)
         reward = np.float32(0.0)
@@ -175,7 +177,8 @@ class Pong(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, frameskip: int = 4, win_score: int = 21,
-                 max_steps: int = 27000, copy: bool = False):
+                 max_steps: int = 27000, copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         if not isinstance(frameskip, (int, np.integer)) or isinstance(frameskip, bool) or frameskip < 1:
             raise ValueError(f"frameskip={frameskip!r} is not allowed: use an integer >= 1")
         if not isinstance(win_score, (int, np.integer)) or isinstance(win_score, bool) or win_score < 1:
@@ -183,7 +186,8 @@ class Pong(FastVectorEnv):
         low = np.array([-1, -1, -1, -1, -1, -1, 0, 0], dtype=np.float32)
         high = np.ones(N_OBS, dtype=np.float32)
         super().__init__(num_envs, seed, spaces.Box(low, high, dtype=np.float32), spaces.Discrete(3),
-                         max_steps, copy)
+                         max_steps, copy,
+                         autoreset_mode, stats_key)
         self.frameskip = int(frameskip)
         self.win_score = int(win_score)
         self.state = np.zeros((self.num_envs, 6), dtype=np.float64)
@@ -193,9 +197,9 @@ class Pong(FastVectorEnv):
         _reset_kernel(mask, self.state, self.scores, self._rng, self.win_score, self._obs)
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_kernel(actions, self.state, self.scores, self._rng, self._obs, self._final_obs,
-                     self._rewards, self._terms, self._truncs, self._ep, self.max_steps,
-                     self.frameskip, self.win_score)
+        _step_kernel(actions, self._pending, self.state, self.scores, self._rng, self._obs, self._final_obs,
+                     self._rewards, self._terms, self._truncs, self._ep, self.max_steps, self.frameskip,
+                     self.win_score)
 
     def set_state(self, i: int, state, scores=None) -> None:
         """Put env i in `state` (agent y, opponent y, ball x, ball y, ball vx, ball vy; field units)

@@ -22,7 +22,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit, prange
 
-from fastenvs._core import FastVectorEnv, end_of_step, rand_int
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, rand_int, skip_step
 
 f32 = np.float32
 
@@ -64,9 +64,11 @@ def _reset_kernel(mask, ax, ay, tx, ty, t, rng, size, time_limit, obs):
 
 
 @njit(cache=True, parallel=True)
-def _step_all(actions, dxs, dys, ax, ay, tx, ty, t, rng, size, time_limit, obs, final_obs, rewards,
+def _step_all(actions, skip, dxs, dys, ax, ay, tx, ty, t, rng, size, time_limit, obs, final_obs, rewards,
               terms, truncs, ep, max_steps):
     for i in prange(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         a = actions[i]
         x = ax[i] + dxs[a]
         y = ay[i] + dys[a]
@@ -106,7 +108,8 @@ class Squared(FastVectorEnv):
     """
 
     def __init__(self, num_envs: int, seed: int = 0, size: int = 11, time_limit: int | None = None,
-                 max_steps: int = 0, copy: bool = False):
+                 max_steps: int = 0, copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         if not _is_int(size) or size < 2:
             raise ValueError(f"size={size!r} is not allowed: use an integer >= 2")
         size = int(size)
@@ -122,7 +125,8 @@ class Squared(FastVectorEnv):
         low = np.array([-beyond, -beyond, -1.0, -1.0, 0.0], dtype=np.float32)
         high = np.array([beyond, beyond, 1.0, 1.0, 1.0], dtype=np.float32)
         super().__init__(num_envs, seed, spaces.Box(low, high, dtype=np.float32), spaces.Discrete(5),
-                         max_steps, copy)
+                         max_steps, copy,
+                         autoreset_mode, stats_key)
         n = self.num_envs
         self.ax, self.ay, self.tx, self.ty, self.t = (np.zeros(n, dtype=np.int32) for _ in range(5))
 
@@ -131,9 +135,9 @@ class Squared(FastVectorEnv):
                       self.time_limit, self._obs)
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_all(actions, _DX, _DY, self.ax, self.ay, self.tx, self.ty, self.t, self._rng, self.size,
-                  self.time_limit, self._obs, self._final_obs, self._rewards, self._terms, self._truncs,
-                  self._ep, self.max_steps)
+        _step_all(actions, self._pending, _DX, _DY, self.ax, self.ay, self.tx, self.ty, self.t, self._rng,
+                  self.size, self.time_limit, self._obs, self._final_obs, self._rewards, self._terms,
+                  self._truncs, self._ep, self.max_steps)
 
     def render(self):
         """RGB frame (size * c, size * c, 3) uint8 of env 0, c = max(8, ceil(96 / size)) px a cell:

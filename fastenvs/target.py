@@ -16,7 +16,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit, prange
 
-from fastenvs._core import FastVectorEnv, end_of_step, rand_float
+from fastenvs._core import STATS_KEY, FastVectorEnv, end_of_step, rand_float, skip_step
 
 f32 = np.float32
 
@@ -35,9 +35,11 @@ def _reset_kernel(mask, rng, obs):
 
 
 @njit(cache=True, parallel=True)
-def _step_all(actions, rng, obs, final_obs, rewards, terms, truncs, ep, max_steps):
+def _step_all(actions, skip, rng, obs, final_obs, rewards, terms, truncs, ep, max_steps):
     dim = obs.shape[1]
     for i in prange(actions.shape[0]):
+        if skip_step(i, skip, rewards, terms, truncs):
+            continue
         err = 0.0
         for k in range(dim):
             # the shell clips already; clipping here too keeps the reward in [-4, 0] for direct kernel calls
@@ -62,17 +64,19 @@ class Target(FastVectorEnv):
     The current targets are the observation itself (`env._obs`); there is no other state.
     """
 
-    def __init__(self, num_envs: int, seed: int = 0, dim: int = 1, max_steps: int = 0, copy: bool = False):
+    def __init__(self, num_envs: int, seed: int = 0, dim: int = 1, max_steps: int = 0, copy: bool = False,
+                 autoreset_mode: str = "same_step", stats_key: str = STATS_KEY):
         if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
             raise ValueError(f"dim={dim!r} is not allowed: use an integer >= 1")
         self.dim = int(dim)
         obs_space = spaces.Box(-1.0, 1.0, shape=(self.dim,), dtype=np.float32)
         action_space = spaces.Box(-1.0, 1.0, shape=(self.dim,), dtype=np.float32)
-        super().__init__(num_envs, seed, obs_space, action_space, max_steps, copy)
+        super().__init__(num_envs, seed, obs_space, action_space, max_steps, copy,
+                         autoreset_mode, stats_key)
 
     def _reset_envs(self, mask: np.ndarray) -> None:
         _reset_kernel(mask, self._rng, self._obs)
 
     def _step_kernel(self, actions: np.ndarray) -> None:
-        _step_all(actions, self._rng, self._obs, self._final_obs, self._rewards, self._terms, self._truncs,
-                  self._ep, self.max_steps)
+        _step_all(actions, self._pending, self._rng, self._obs, self._final_obs, self._rewards, self._terms,
+                  self._truncs, self._ep, self.max_steps)

@@ -244,12 +244,12 @@ def test_final_obs_shows_the_last_ball_lost():
         obs, r, term, trunc, infos = env.step(np.zeros(1, dtype=np.int64))
         if term[0]:
             break
-        assert "episode" not in infos
-    assert term[0] and not trunc[0] and infos["_final_obs"][0] and infos["_episode"][0]
+        assert "env_episode" not in infos
+    assert term[0] and not trunc[0] and infos["_final_obs"][0] and infos["_env_episode"][0]
     fin = infos["final_obs"][0]
     assert fin[8] == pytest.approx(-0.2) and fin[3] * 330 >= 320 and fin[3] < 1.0
     assert env.single_observation_space.contains(fin)
-    assert infos["episode"]["l"][0] == step
+    assert infos["env_episode"]["l"][0] == step
     assert obs[0, 8] == 1.0 and obs[0, 6] == 0.0 and score_of(obs)[0] == 0
 
 
@@ -269,7 +269,7 @@ def test_truncation_at_max_steps():
         np.testing.assert_array_equal(trunc, (length == limit) & ~term)
         done = term | trunc
         if done.any():
-            np.testing.assert_array_equal(infos["episode"]["l"][done], length[done])
+            np.testing.assert_array_equal(infos["env_episode"]["l"][done], length[done])
             fin = infos["final_obs"][trunc]
             assert np.all(obs[trunc, 10:] == 1) and np.all(obs[trunc, 7] == 0)
             assert not np.array_equal(fin, obs[trunc])
@@ -302,7 +302,7 @@ def test_fuzz_invariants_and_random_score():
             np.testing.assert_array_equal(infos["_final_obs"], done)
             end = np.where(done[:, None], infos["final_obs"], obs)
         else:
-            assert "final_obs" not in infos and "episode" not in infos
+            assert "final_obs" not in infos and "env_episode" not in infos
         for o in (obs, end):
             assert np.all(o >= low) and np.all(o <= high)
             assert np.all(o[:, 2] * 576 <= 544 + 1e-3) and np.all(o[:, 3] >= 0) and np.all(o[:, 3] < 1)
@@ -323,7 +323,7 @@ def test_fuzz_invariants_and_random_score():
         if done.any():
             fin = infos["final_obs"][done]
             assert np.all((balls_of(fin) == -1) | (score_of(fin) == 864))
-            ep = infos["episode"]
+            ep = infos["env_episode"]
             np.testing.assert_allclose(ep["r"][done], ret[done])
             np.testing.assert_array_equal(ep["l"][done], length[done])
             np.testing.assert_array_equal(ep["score"][done], score_of(fin))

@@ -77,9 +77,9 @@ def test_autoreset_and_episode_stats():
             assert infos == {}
             continue
         np.testing.assert_array_equal(infos["_final_obs"], done)
-        np.testing.assert_array_equal(infos["_episode"], done)
+        np.testing.assert_array_equal(infos["_env_episode"], done)
         fin = infos["final_obs"][done]
-        ep = infos["episode"]
+        ep = infos["env_episode"]
         np.testing.assert_allclose(ep["r"][done], ret[done])
         np.testing.assert_array_equal(ep["l"][done], length[done])
         np.testing.assert_allclose(ep["score"][done], ret[done])
@@ -118,7 +118,7 @@ def test_fuzz_invariants(all_threads):
             fin = infos["final_obs"]
             assert np.all(in_bounds(fin[trunc])) and not np.any(in_bounds(fin[term], -1e-6))
             assert np.all(length[trunc] == 500)
-            np.testing.assert_array_equal(infos["episode"]["l"][done], length[done])
+            np.testing.assert_array_equal(infos["env_episode"]["l"][done], length[done])
             truncations += trunc.sum()
             length[done] = 0
         assert np.all(np.isfinite(obs))

@@ -97,9 +97,9 @@ def test_autoreset_final_obs_and_episode_stats(name):
             assert infos == {}
             continue
         np.testing.assert_array_equal(infos["_final_obs"], done)
-        np.testing.assert_array_equal(infos["_episode"], done)
+        np.testing.assert_array_equal(infos["_env_episode"], done)
         assert infos["final_obs"].shape == obs.shape and infos["final_obs"].dtype == np.float32
-        ep = infos["episode"]
+        ep = infos["env_episode"]
         assert (ep["r"].dtype, ep["l"].dtype, ep["score"].dtype) == (np.float32, np.int64, np.float32)
         assert not ep["r"][~done].any() and not ep["l"][~done].any() and not ep["score"][~done].any()
         np.testing.assert_allclose(ep["r"][done], ret[done], rtol=1e-5, atol=1e-4)
@@ -145,8 +145,8 @@ def outputs(step_result):
     obs, rew, term, trunc, infos = step_result
     out = {"obs": obs, "rew": rew, "term": term, "trunc": trunc}
     if infos:
-        out.update(final_obs=infos["final_obs"], _final_obs=infos["_final_obs"], _episode=infos["_episode"],
-                   **{f"episode_{k}": v for k, v in infos["episode"].items()})
+        out.update(final_obs=infos["final_obs"], _final_obs=infos["_final_obs"], _env_episode=infos["_env_episode"],
+                   **{f"episode_{k}": v for k, v in infos["env_episode"].items()})
     return out
 
 
@@ -166,7 +166,7 @@ def test_default_path_hands_out_the_same_buffers(name, kwargs):
         for k, v in out.items():
             assert seen.setdefault(k, v) is v, k
     assert "final_obs" in seen  # some episode ended, so the infos arrays were checked too
-    assert seen["_final_obs"] is seen["_episode"]
+    assert seen["_final_obs"] is seen["_env_episode"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -235,7 +235,7 @@ def test_final_obs_is_the_obs_the_time_limit_cut_off(name):
     assert trunc_c.any() and not trunc_f.any()
     np.testing.assert_array_equal(infos["_final_obs"], term_c | trunc_c)
     np.testing.assert_array_equal(infos["final_obs"][trunc_c], obs_f[trunc_c])
-    assert (infos["episode"]["l"][trunc_c] == limit).all()
+    assert (infos["env_episode"]["l"][trunc_c] == limit).all()
 
 
 # --- Box actions ---------------------------------------------------------------------------------

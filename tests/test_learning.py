@@ -22,8 +22,8 @@ def random_policy_score(env, episodes, seed=0):
     scores = []
     while len(scores) < episodes:
         _, _, _, _, infos = envs.step(rng.integers(0, envs.single_action_space.n, envs.num_envs))
-        if "_episode" in infos:
-            scores.extend(infos["episode"]["score"][infos["_episode"]].tolist())
+        if "_env_episode" in infos:
+            scores.extend(infos["env_episode"]["score"][infos["_env_episode"]].tolist())
     return float(np.mean(scores))
 
 

@@ -33,7 +33,7 @@ def test_noop_time_limit_truncates():
         obs, rewards, terms, truncs, infos = env.step(np.zeros(4, dtype=np.int64))
         assert not terms.any() and truncs.all() == (step % 5 == 0)
         if step % 5 == 0:
-            assert infos["episode"]["l"].tolist() == [5] * 4 and not infos["episode"]["r"].any()
+            assert infos["env_episode"]["l"].tolist() == [5] * 4 and not infos["env_episode"]["r"].any()
             assert not infos["final_obs"].any()
 
 

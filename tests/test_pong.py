@@ -57,7 +57,7 @@ def check_step(prev, obs, rew, term, trunc, infos, win=21):
     last = obs.copy()
     if done.any():
         np.testing.assert_array_equal(infos["_final_obs"], done)
-        np.testing.assert_array_equal(infos["_episode"], done)
+        np.testing.assert_array_equal(infos["_env_episode"], done)
         last[done] = infos["final_obs"][done]
         # the returned obs of an ended env starts a new game: 0-0, paddles centred, ball on the centre line
         np.testing.assert_array_equal(obs[done][:, [0, 1, 2, 6, 7]], 0.0)
@@ -106,7 +106,7 @@ def test_autoreset_and_episode_stats():
         score += gain
         length += 1
         if done.any():
-            ep = infos["episode"]
+            ep = infos["env_episode"]
             np.testing.assert_allclose(ep["r"][done], ret[done], rtol=1e-5, atol=1e-5)
             np.testing.assert_array_equal(ep["l"][done], length[done])
             np.testing.assert_array_equal(ep["score"][done], score[done])

@@ -71,7 +71,7 @@ def test_episode_score(name, kwargs):
     for _ in range(300):
         *_, infos = env.step(random_actions(rng, env))
         if infos:
-            done, ep = infos["_episode"], infos["episode"]
+            done, ep = infos["_env_episode"], infos["env_episode"]
             if name == "bandit" and kwargs:
                 assert set(np.unique(ep["score"][done])) <= {0.0, 1.0}
             else:
@@ -95,7 +95,7 @@ def test_bandit_fuzz():
         np.testing.assert_array_equal(rew, (a == shown).astype(np.float32))
         assert term.all() and not trunc.any()
         np.testing.assert_array_equal(infos["final_obs"].argmax(1), shown)
-        np.testing.assert_array_equal(infos["episode"]["l"], 1)
+        np.testing.assert_array_equal(infos["env_episode"]["l"], 1)
         hits += rew.sum()
     total = FUZZ_ENVS * FUZZ_STEPS
     assert np.abs(counts / total - 0.2).max() < 0.003 and abs(hits / total - 0.2) < 0.003
@@ -107,7 +107,7 @@ def test_bandit_noise_and_optimal_policy():
     extra = []
     for _ in range(200):
         obs, rew, term, trunc, infos = env.step(obs.argmax(1))
-        np.testing.assert_array_equal(infos["episode"]["score"], 1.0)
+        np.testing.assert_array_equal(infos["env_episode"]["score"], 1.0)
         extra.append(rew - 1.0)
     extra = np.concatenate(extra)
     assert abs(extra.mean()) < 0.01 and abs(extra.std() - 0.5) < 0.01
@@ -137,8 +137,8 @@ def test_target_fuzz(dim):
         np.testing.assert_allclose(rew, want, rtol=1e-6, atol=1e-6)
         assert term.all() and not trunc.any()
         np.testing.assert_array_equal(infos["final_obs"], x)
-        np.testing.assert_array_equal(infos["episode"]["l"], 1)
-        np.testing.assert_array_equal(infos["episode"]["score"], rew)
+        np.testing.assert_array_equal(infos["env_episode"]["l"], 1)
+        np.testing.assert_array_equal(infos["env_episode"]["score"], rew)
         u = rng.uniform(-1.0, 1.0, size=(FUZZ_ENVS, dim)).astype(np.float32)  # the random policy's score
         random_rewards += -((u - obs) ** 2).mean()
     xs = np.concatenate(xs)
@@ -153,7 +153,7 @@ def test_target_optimal_policy_scores_zero():
     for _ in range(100):
         obs, rew, term, trunc, infos = env.step(obs.copy())  # a copy: step overwrites obs in place
         np.testing.assert_array_equal(rew, 0.0)
-        np.testing.assert_array_equal(infos["episode"]["score"], 0.0)
+        np.testing.assert_array_equal(infos["env_episode"]["score"], 0.0)
     obs, rew, *_ = env.step(np.where(obs > 0, -1.0, 1.0).astype(np.float32))  # the far bound: worst case
     assert ((rew <= -1.0) & (rew >= -4.0)).all()  # |a - x| = 1 + |x| in every dimension
 
@@ -207,7 +207,7 @@ def test_squared_fuzz(size, time_limit):
             np.testing.assert_array_equal(cells(fin[:, 2:4], size), txy[term])
             assert all(env.single_observation_space.contains(f) for f in fin[:50])
             assert is_start(obs[term], size, tl).all()
-            np.testing.assert_array_equal(infos["episode"]["l"][term], steps[term])
+            np.testing.assert_array_equal(infos["env_episode"]["l"][term], steps[term])
             lengths.append(steps[term])
             for v in (-1.0, 1.0):
                 outcomes[v] += int((rew[term] == v).sum())
@@ -231,8 +231,8 @@ def test_squared_optimal_policy_always_wins():
         assert (rew >= 0).all()
         np.testing.assert_array_equal(term, rew == 1.0)
         if term.any():
-            np.testing.assert_array_equal(infos["episode"]["score"][term], 1.0)
-            assert (infos["episode"]["l"][term] <= 10).all()
+            np.testing.assert_array_equal(infos["env_episode"]["score"][term], 1.0)
+            assert (infos["env_episode"]["l"][term] <= 10).all()
         wins += int(term.sum())
         assert (dist[term] == 1).all()
     assert wins > 512 * 400 / 10
@@ -278,7 +278,7 @@ def test_delay_fuzz(delay):
             np.testing.assert_array_equal(fin[:, 0], 2.0 * target[term] - 1)
             np.testing.assert_array_equal(fin[np.arange(len(fin)), 1 + first[term]], 1.0)
             np.testing.assert_array_equal(fin[:, 4], 0.0)
-            np.testing.assert_array_equal(infos["episode"]["l"][term], delay)
+            np.testing.assert_array_equal(infos["env_episode"]["l"][term], delay)
             pays += int(rew.sum())
             episodes += int(term.sum())
             targets += int(target[term].sum())
@@ -324,7 +324,7 @@ def test_chain_fuzz(length):
         done = term | trunc
         if done.any():
             np.testing.assert_allclose(infos["final_obs"][done, 0], pos[done] / (length - 1), rtol=1e-6)
-            np.testing.assert_array_equal(infos["episode"]["l"][done], steps[done])
+            np.testing.assert_array_equal(infos["env_episode"]["l"][done], steps[done])
             assert (steps[done] <= limit).all()
             ends["left"] += int(left.sum())
             ends["right"] += int(right.sum())
@@ -345,7 +345,7 @@ def test_chain_always_right_reaches_the_far_end(length):
         assert term.all() == at_end and not trunc.any()
         np.testing.assert_array_equal(rew, 1.0 if at_end else 0.0)
         if at_end:
-            np.testing.assert_array_equal(infos["episode"]["score"], 1.0)
+            np.testing.assert_array_equal(infos["env_episode"]["score"], 1.0)
             np.testing.assert_array_equal(infos["final_obs"][:, 0], 1.0)
     obs, rew, term, *_ = env.step(np.zeros(32, dtype=np.int64))  # one step left from the start
     assert term.all()
