@@ -72,11 +72,13 @@ class Args:
     vector_mode: Literal["sync", "async"] = "sync"
     """Gymnasium ids: step all envs in this process (sync) or each in a subprocess of its own (async)"""
     norm_obs: Literal["auto", "on", "off"] = "auto"
-    """normalise observations by their running mean and std; auto = on for flat obs with continuous actions"""
+    """normalise observations by their running mean and std; auto = on for flat float obs with continuous actions"""
     reward_scale: Literal["auto", "std", "return", "none"] = "auto"
     """std: divide rewards by the running std of the per-step reward (no discount); return: by that of a 0.99-discounted return (CleanRL's MuJoCo scaling, opt-in); auto = std for continuous actions"""
     reward_clip: float | None = None
-    """clip (scaled) rewards to [-c, c] for learning; None = 1 for discrete actions, 10 for continuous; 0 = off. Logged scores stay raw"""
+    """clip rewards to [-c, c] for learning; None = 1 for discrete actions, 10 for scaled continuous ones, off for unscaled continuous ones (--reward-scale none); 0 = off. Logged scores stay raw"""
+    image_layout: Literal["auto", "hwc", "chw"] = "auto"
+    """image observations: channels last (H, W, C) or first (C, H, W); auto = the square side (H = W), else the one smallest dimension at an end"""
     hidden_size: int = 128
     """width of the two hidden layers of actor and critic"""
     cuda: bool = True
@@ -101,8 +103,7 @@ class Args:
     # <<< variant
 
 
-def fail(message: str):
-    """A user mistake: one line on stderr, exit code 2, no traceback."""
+def fail(message: str):  # a user mistake: one line on stderr, exit code 2, no traceback
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
 
@@ -165,9 +166,8 @@ def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = No
             fail(f"--env {env_id} needs the {extra} extra: pip install -e '.[{extra}]'")
         if prefix == "MinAtar/" and family and env_id not in gym.registry:
             family.register_envs()
-    if env_id.startswith("ALE/"):
-        # the standard preprocessing (Machado et al. 2018): whole games, raw score, frames skipped by the wrapper
-        env_kwargs.setdefault("frameskip", 1)
+    if env_id.startswith("ALE/"):  # the standard preprocessing (Machado et al. 2018): whole games, raw score
+        env_kwargs.setdefault("frameskip", 1)  # frames skipped by the wrapper
         wrappers = [lambda e: gym.wrappers.AtariPreprocessing(e, noop_max=30, frame_skip=4, screen_size=84),
                     lambda e: gym.wrappers.FrameStackObservation(e, 4)]
     if env_id not in gym.registry:
@@ -241,7 +241,12 @@ class Agent(nn.Module):
         self.continuous = isinstance(action_space, gym.spaces.Box)
         num_out = action_space.shape[0] if self.continuous else int(action_space.n)
         self.scale = 1.0 / 255 if obs_space.dtype == np.uint8 else 1.0
-        self.channels_last = len(shape) == 3 and shape[0] >= shape[-1]  # (10, 10, 4) MinAtar; (4, 84, 84) Atari
+        if len(shape) == 3:  # (10, 10, 4) MinAtar, (84, 84, 3) RGB: H = W first; (4, 84, 84) Atari: C first
+            a, b, c = shape  # at most one of the two can hold
+            hwc, chw = a == b != c or c < min(a, b), b == c != a or a < min(b, c)
+            if args.image_layout == "auto" and hwc == chw:
+                fail(f"cannot tell the channel axis of image observations {shape}: state it with --image-layout hwc or chw")
+        self.channels_last = len(shape) == 3 and (hwc if args.image_layout == "auto" else args.image_layout == "hwc")
         if len(shape) == 1:
             mlp = lambda: nn.Sequential(layer_init(nn.Linear(shape[0], hidden)), nn.Tanh(),
                                         layer_init(nn.Linear(hidden, hidden)), nn.Tanh())
@@ -313,18 +318,18 @@ def main():
     agent = Agent(obs_space, act_space, args).to(device)
     optimizer = optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
     W = agent.critic_outputs
-    # Flat continuous-control observations come in arbitrary units; fastenvs' are O(1) by design and images
-    # are scaled by 1/255 in the agent. Rewards: by default a running std of the reward itself, not of a
-    # discounted return, so no discount reaches the gamma-free scripts unless --reward-scale return asks.
+    # Flat float continuous-control obs come in arbitrary units; fastenvs' are O(1), images are scaled in the agent.
+    # Rewards: by default the running std of the reward itself, so no discount reaches the gamma-free scripts.
     continuous, flat = agent.continuous, len(obs_space.shape) == 1
     obs_dtype = torch.uint8 if obs_space.dtype in (np.uint8, np.bool_) else torch.float32  # images stay uint8 until the agent
     if args.norm_obs == "on" and (not flat or obs_dtype == torch.uint8):
         fail(f"--norm-obs on is not allowed with {obs_space.dtype} observations {obs_space.shape}: use auto or off "
              "(it is for float observations; the agent scales images)")
-    obs_rms = RunningMeanStd(obs_space.shape) if args.norm_obs == "on" or (args.norm_obs == "auto" and flat and continuous) else None
+    auto_norm = args.norm_obs == "auto" and flat and continuous and obs_dtype == torch.float32
+    obs_rms = RunningMeanStd(obs_space.shape) if args.norm_obs == "on" or auto_norm else None
     reward_rms = RunningMeanStd() if args.reward_scale in ("std", "return") or (args.reward_scale == "auto" and continuous) else None
     running_return = np.zeros(args.num_envs)  # --reward-scale return only; reset where an episode ends
-    reward_clip = args.reward_clip if args.reward_clip is not None else (10.0 if continuous else 1.0)
+    reward_clip = args.reward_clip if args.reward_clip is not None else (1.0 if not continuous else 10.0 if reward_rms else 0.0)
     prep = obs_rms.normalize if obs_rms else np.asarray  # the agent casts what it gets to float
     to_env = (lambda a: np.clip(a, act_space.low, act_space.high)) if continuous else (lambda a: a)  # the log-prob is of the unclipped sample
 
@@ -363,6 +368,7 @@ def main():
             optimizer.param_groups[0]["lr"] = (1.0 - (iteration - 1.0) / num_iterations) * args.learning_rate
 
         final_values.zero_()
+        ended_scores, ended_returns = [], []  # the episodes that ended in this iteration: its fresh scores
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs[step] = next_obs
@@ -390,11 +396,12 @@ def main():
             if "_episode" in infos:
                 ended = np.flatnonzero(infos["_episode"])
                 ep = infos["episode"]
-                recent_returns.extend(ep["r"][ended].tolist())
-                recent_scores.extend(ep.get("score", ep["r"])[ended].tolist())
+                ended_returns += ep["r"][ended].tolist()
+                ended_scores += ep.get("score", ep["r"])[ended].tolist()
                 recent_lengths.extend(ep["l"][ended].tolist())
                 episodes += len(ended)
 
+        recent_returns.extend(ended_returns), recent_scores.extend(ended_scores)
         with torch.no_grad():
             bootstrap = agent.get_value(next_obs)
         values_np, final_np, bootstrap_np = values.cpu().numpy(), final_values.cpu().numpy(), bootstrap.cpu().numpy()
@@ -455,14 +462,14 @@ def main():
         sps = global_step / elapsed
         mean = lambda xs: float(np.mean(xs)) if xs else None
         metrics = {
-            "iteration": iteration, "global_step": global_step, "time": round(elapsed, 3), "sps": round(sps, 1),
+            "iteration": iteration, "global_step": global_step, "time": round(elapsed, 3), "sps": round(sps, 1), "num_envs": args.num_envs,
             "episodes": episodes, "episode_return": mean(recent_returns), "episode_score": mean(recent_scores),
             "episode_length": mean(recent_lengths), "learning_rate": optimizer.param_groups[0]["lr"],
+            "ended_episodes": len(ended_scores), "ended_score": mean(ended_scores), "ended_return": mean(ended_returns),
             "value_loss": v_loss.item(), "policy_loss": pg_loss.item(), "entropy": entropy_loss.item(),
             "approx_kl": approx_kl.item(), "clipfrac": clipfrac_sum.item() / num_minibatches, **variant_metrics,
         }
-        metrics_file.write(json.dumps(metrics) + "\n")
-        metrics_file.flush()
+        print(json.dumps(metrics), file=metrics_file, flush=True)
         if args.track:
             wandb.log(metrics, step=global_step)
         fmt = lambda x: "-" if x is None else f"{x:.2f}"
