@@ -59,8 +59,8 @@ def test_sweep_parses_with_its_script(path):
         assert values_of(spec), name
     assert "env" in params and "seed" in params
 
-    import study
-    known_envs = set(study.fastenvs.names()) | set(study.BUDGETS["quick"])
+    import suites
+    known_envs = set(suites.fastenvs.names()) | set(suites.BUDGETS["quick"])
     assert set(values_of(params["env"])) <= known_envs
 
     first = {name: values_of(spec)[0] for name, spec in params.items()}
