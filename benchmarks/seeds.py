@@ -4,6 +4,7 @@
     python benchmarks/seeds.py --grid value-clip --seeds 3 --report-only          # report what is there
     python benchmarks/seeds.py --grid breakout-20m --seeds 5 --report-only --plot docs/results/breakout_20m.png --summary docs/results/seeds_breakout-20m.json
     python benchmarks/seeds.py --grid cleanrl-hopper --seeds 3 --parallel 2  # CleanRL's MuJoCo settings (also -halfcheetah, -walker2d)
+    python benchmarks/seeds.py --grid base-hopper --seeds 3 --parallel 2     # a MuJoCo base set the three scripts share
 
 A grid is declared in GRIDS: an env, a budget, checkpoints and named variants. Its runs go through
 benchmarks/runner.py (one thread each, resumable, `--summary` to keep and restore them; `--dry-run`
@@ -60,6 +61,17 @@ for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):  # 488 iterations o
         "gae, CleanRL's flags": ("ppo_gae.py", CLEANRL_MUJOCO + ["--reward-scale", "return"]),
         # the same with the kit's scaling (std of the per-step reward) in place of CleanRL's
         "gae, CleanRL's flags, per-step reward std": ("ppo_gae.py", CLEANRL_MUJOCO + ["--reward-scale", "std"]),
+    }, 2048)
+# A candidate MuJoCo base set that the three scripts share: CleanRL's batch as a vector layout (8 envs x 256 steps,
+# 32 minibatches, 10 epochs, lr 3e-4, 64 hidden units, no entropy bonus), every other flag the script's default;
+# rewards scaled by the discounted return for GAE (CleanRL's; its own gamma), by the per-step std for the others
+MUJOCO_BASE = ["--num-envs", "8", "--num-steps", "256", "--num-minibatches", "32", "--update-epochs", "10",
+               "--learning-rate", "3e-4", "--hidden-size", "64", "--ent-coef", "0.0"]
+for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):
+    GRIDS[f"base-{_task.split('-')[0].lower()}"] = (_task, 1_000_000, (250_000, 500_000, 488 * 2048), {
+        "gae": ("ppo_gae.py", MUJOCO_BASE + ["--reward-scale", "return"]),
+        "reward horizon": ("ppo_reward_horizon.py", MUJOCO_BASE),
+        "avg reward": ("ppo_avg_reward.py", MUJOCO_BASE),
     }, 2048)
 
 
