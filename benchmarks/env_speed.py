@@ -125,13 +125,14 @@ PATHS = {
     "default": "default path, as the PPO scripts (`make(name, n, seed)`, `step`)",
     "copy": "copy=True (fresh arrays every step)",
     "nocopy": "copy=False",
+    "nextstep": "autoreset_mode=\"next_step\" (Gymnasium's default mode)",
     "kernel": "compiled calls only (step kernel + episode bookkeeping; no checks, no infos)",
 }
 
 
 def fastenv_row(name: str, path: str = "default") -> Row:
     """Row of fastenvs env `name` stepped through `path` (a key of PATHS)."""
-    options = {"copy": {"copy": True}, "nocopy": {"copy": False}}.get(path, {})
+    options = {"copy": {"copy": True}, "nocopy": {"copy": False}, "nextstep": {"autoreset_mode": "next_step"}}.get(path, {})
 
     def setup(num_envs, seed):
         envs = fastenvs.make(name, num_envs=num_envs, seed=seed, **options)
@@ -234,6 +235,7 @@ Each fastenvs env gets one row per `--paths` entry:
   default  `fastenvs.make(name, num_envs, seed)` then `step`: the path the PPO scripts use
   copy     the same with copy=True (fresh arrays every step, infos included)
   nocopy   the same with copy=False spelled out (today the default; differs on older checkouts)
+  nextstep the same with autoreset_mode="next_step" (the episode-ending step returns the last obs)
   kernel   the compiled calls of a step only (step kernel + episode bookkeeping): no action
            checks, no infos, the bound the Python shell can approach
 References, unless --no-reference: Gymnasium's CartPole-v1 (with cartpole) and PufferLib's Ocean
