@@ -169,15 +169,18 @@ def test_default_path_hands_out_the_same_buffers(name, kwargs):
     assert seen["_final_obs"] is seen["_env_episode"]
 
 
+@pytest.mark.parametrize("mode", ["same_step", "next_step"])
 @pytest.mark.parametrize("name", NAMES)
-def test_default_step_allocates_no_arrays(name):
-    """Steps of the default path, episode ends included, allocate less than one array over the envs."""
+def test_default_step_allocates_no_arrays(name, mode):
+    """Steps of the default path, episode ends included, allocate less than one array over the envs, in either
+    autoreset mode."""
     n = 4096
-    env = make(name, n, seed=1)
+    env = make(name, n, seed=1, autoreset_mode=mode)
     rng = np.random.default_rng(1)
     acts = random_actions(rng, env, 60)
     env.reset()
-    env.step(acts[0])  # compile for this action dtype
+    for a in acts[:2]:  # compile for this action dtype, and (next-step) the step that only waits
+        env.step(a)
     ended = 0
     tracemalloc.start()
     try:
