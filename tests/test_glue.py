@@ -1,75 +1,29 @@
 """The code between the envs and the kernels, in each script: what one rollout feeds the advantage kernel.
 
 Each test runs a script's own `main()` in this process on a small config, records every env step and
-the agent it builds, and stops at the first advantage-kernel call, keeping the kernel's arguments.
+the agent it builds, and keeps the arguments of the first advantage-kernel call.
 Then it checks them against what the recorded steps say they must be: V(obs t) for every step,
 V(obs T) for the bootstrap, V(final_obs) for every truncated row, the env's own flags.
 """
 
 import importlib
-import sys
 
 import numpy as np
 import pytest
-import torch
 
 import kernels
-
-SCRIPTS = {"ppo_gae": "gae", "ppo_reward_horizon": "reward_bins", "ppo_avg_reward": "avg_reward_gae"}
-
-
-class Stop(Exception):
-    pass
+from script_probe import KERNEL as SCRIPTS, critic, probe
 
 
 def first_rollout(script: str, monkeypatch, tmp_path, *flags):
-    """Run `script`'s main() up to its first advantage-kernel call: (recorded steps, agent, kernel args)."""
-    mod = importlib.import_module(script)
-    record = {"steps": []}
-    real_make_env = mod.make_env
-
-    def make_env(*a, **k):
-        envs = real_make_env(*a, **k)
-        real_reset, real_step = envs.reset, envs.step
-
-        def reset(**kw):
-            obs, infos = real_reset(**kw)
-            record["reset_obs"] = np.array(obs, dtype=np.float32)
-            return obs, infos
-
-        def step(actions):
-            obs, r, term, trunc, infos = real_step(actions)
-            final = None
-            if "final_obs" in infos:
-                final = {int(i): np.array(infos["final_obs"][i], dtype=np.float32) for i in np.flatnonzero(trunc | term)}
-            record["steps"].append((np.array(obs, dtype=np.float32), np.array(r), np.array(term), np.array(trunc), final))
-            return obs, r, term, trunc, infos
-
-        envs.reset, envs.step = reset, step
-        return envs
-
-    class Agent(mod.Agent):
-        def __init__(self, *a, **k):
-            super().__init__(*a, **k)
-            record["agent"] = self
-
-    def spy(*args):
-        record["kernel_args"] = args
-        raise Stop
-
-    record["kernel"] = getattr(mod.kernels, SCRIPTS[script])
-    monkeypatch.setattr(mod, "make_env", make_env)
-    monkeypatch.setattr(mod, "Agent", Agent)
-    monkeypatch.setattr(mod.kernels, SCRIPTS[script], spy)
-    monkeypatch.setattr(sys, "argv", [script, "--no-cuda", "--threads", "1", "--run-dir", str(tmp_path), *flags])
-    with pytest.raises(Stop):
-        mod.main()
-    return record
-
-
-def critic(agent, obs):
-    with torch.no_grad():
-        return agent.get_value(torch.as_tensor(np.asarray(obs), dtype=torch.float32)).numpy()
+    """Run `script`'s main() through tests/script_probe.py and keep its first rollout: the steps (obs, reward,
+    term, trunc, final obs), the reset obs, the agent with the weights the rollout ran with, and the arguments
+    of the first advantage-kernel call."""
+    rec = probe(script, monkeypatch, tmp_path, *flags)
+    call = rec.kernel_calls[0]
+    return {"steps": [(s.obs, s.reward, s.term, s.trunc, s.final_obs) for s in rec.steps[:call.steps_before]],
+            "reset_obs": rec.resets[0], "agent": rec.agent_with(call.weights), "kernel_args": call.args,
+            "kernel": getattr(kernels, SCRIPTS[script])}
 
 
 # cartpole cut at 5 steps: a random policy rarely falls that fast, so most episodes are truncated
