@@ -130,3 +130,20 @@ def test_summary_round_trip_keeps_counts_and_the_evaluation(tmp_path):
         assert [r[key] for r in back] == [r[key] for r in rows], key
     score = report.collect([fresh], {"noop": (0.0, 310.0)})[fresh]
     assert score.source == "evaluation" and score.final == 305.0
+
+
+def test_a_run_that_ends_no_episode_in_its_window_is_played_when_it_ends(tmp_path):
+    """Through the runner with a real script: noop, reward 0.5 a step, episodes cut at 100 steps; 16 envs x 16
+    steps for 8 iterations end one wave, in iteration 7, before the window (iteration 8). The runner has
+    evaluate.py play the saved final policy, and the report scores the run by it: 100 episodes of 50."""
+    flags = ("--env-kwargs", "max_steps=100", "reward=0.5", "--num-envs", "16", "--num-steps", "16",
+             "--num-minibatches", "2", "--update-epochs", "1", "--no-cuda")
+    run = runner.Run("ppo_gae", "noop", 1, 8 * 16 * 16, str(tmp_path / "run"), flags)
+    assert runner.run_all([run], 1) == []
+    rows = runner.read_metrics(run.run_dir)
+    assert [r["iteration"] for r in rows if r["ended_episodes"]] == [7] and jobs.needs_evaluation(rows)
+    with open(os.path.join(run.run_dir, jobs.EVAL)) as f:
+        evaluation = json.load(f)
+    assert evaluation["episodes"] == jobs.EVAL_EPISODES and evaluation["sampled"] == {"mean": 50.0, "std": 0.0}
+    score = report.collect([run], {"noop": (0.0, 100.0)})[run]
+    assert score.source == "evaluation" and score.final == 50.0 and score.final_norm == 0.5
