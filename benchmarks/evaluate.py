@@ -9,8 +9,10 @@ statistics; this rebuilds the env and the agent through that script's own `make_
 so one tool serves all three scripts and an evaluation sees exactly what training saw. Every env
 plays the same number of episodes (the first episodes to finish would favour short ones). Greedy
 is the most likely action for Discrete actions and the Gaussian's mean for Box actions. `--gif`
-films one episode of a fresh env with the policy sampled, as in training (fastenvs with `render()`;
-needs Pillow, in the dev and video extras). `--json FILE` also writes the scores; benchmarks/jobs.py
+films one episode of a fresh env with the policy sampled, as in training: env 0's frames from
+`render()`, fastenvs' own or a Gymnasium env's made with `render_mode="rgb_array"` (MuJoCo, MinAtar,
+ALE, classic control, procgen; an env that cannot render stops with a one-line error). It needs
+Pillow, in the dev and video extras. `--json FILE` also writes the scores; benchmarks/jobs.py
 calls it so when a run's last 10% of steps ended too few episodes to score it by.
 """
 
@@ -74,13 +76,33 @@ def play(mod, args, agent, prep, episodes: int, seed: int, greedy: bool, num_env
     return [x for s in scores for x in s][:episodes]
 
 
+def frame(envs, env_id: str) -> np.ndarray:
+    """Env 0's frame as uint8 from a vector env's render(): fastenvs return it alone, Gymnasium's vector
+    envs one frame a sub-env (a tuple, or an array (num_envs, H, W, 3))."""
+    try:
+        image = envs.render()
+    except Exception as e:  # no render(), a missing renderer such as pygame, no OpenGL: one line, no traceback
+        fail(f"--gif cannot film --env {env_id}: its render() failed: {type(e).__name__}: {' '.join(str(e).split())}")
+    if isinstance(image, (tuple, list)) or (isinstance(image, np.ndarray) and image.ndim == 4):
+        image = image[0] if len(image) else None
+    if image is None:
+        fail(f"--gif cannot film --env {env_id}: its render() returns no frame")
+    image = np.asarray(image)
+    if image.dtype.kind == "f":  # MinAtar's colours are floats in [0, 1]
+        image = np.round(np.clip(image, 0, 1) * 255)
+    return image.astype(np.uint8)
+
+
 def film(mod, args, agent, prep, seed: int, path: str, max_frames: int = 2000):
     """One episode of env 0 of a fresh 1-env vector env, sampled, saved as a GIF; returns the frame count."""
     from PIL import Image
 
-    envs = mod.make_env(args.env, 1, seed, mod.parse_env_kwargs(args.env_kwargs))
+    kwargs = mod.parse_env_kwargs(args.env_kwargs)
+    if not (args.env in mod.fastenvs.names() or args.env.startswith("fastenvs/")):  # fastenvs always render
+        kwargs["render_mode"] = "rgb_array"
+    envs = mod.make_env(args.env, 1, seed, kwargs)
     obs, _ = envs.reset(seed=seed)
-    frames = [envs.render()]
+    frames = [frame(envs, args.env)]
     torch.manual_seed(seed)
     while len(frames) < max_frames:
         with torch.no_grad():
@@ -89,8 +111,8 @@ def film(mod, args, agent, prep, seed: int, path: str, max_frames: int = 2000):
                                            if agent.continuous else action)
         if term[0] or trunc[0]:  # the env has already reset: the next frame belongs to a new episode
             break
-        frames.append(envs.render())
-    images = [Image.fromarray(frame) for frame in frames]
+        frames.append(frame(envs, args.env))
+    images = [Image.fromarray(f) for f in frames]
     images[0].save(path, save_all=True, append_images=images[1:], duration=40, loop=0)
     envs.close()
     return len(frames)
@@ -102,7 +124,7 @@ def parser() -> Parser:
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=12345, help="seed of the evaluation envs (not a training seed)")
     p.add_argument("--num-envs", type=int, default=8)
-    p.add_argument("--gif", help="also save one sampled episode as a GIF here (fastenvs envs with render())")
+    p.add_argument("--gif", help="also save one sampled episode as a GIF here (env 0's render(); any env that renders)")
     p.add_argument("--json", help="also write the scores here: {episodes, seed, sampled: {mean, std}, greedy: {...}}")
     return p
 
@@ -113,15 +135,16 @@ def main(argv=None):
         fail(f"{a.model!r} is not a file: give the agent.pt of a run made with --save-model")
     if a.episodes < 1 or a.num_envs < 1:
         fail(f"--episodes={a.episodes} and --num-envs={a.num_envs} must both be >= 1")
-    mod, args, agent, prep = load(a.model)
     if a.gif:
         try:
             import PIL  # noqa: F401
         except ImportError:
             fail("--gif needs Pillow: pip install pillow (or the video extra: pip install -e '.[video]')")
-        if not hasattr(mod.fastenvs, "names") or args.env not in mod.fastenvs.names():
-            fail(f"--gif is not available for --env {args.env}: it films fastenvs envs with render()")
+        if sys.platform.startswith("linux"):  # MuJoCo's default renderer (GLFW) needs a display; EGL needs none
+            os.environ.setdefault("MUJOCO_GL", "egl")
+    mod, args, agent, prep = load(a.model)
     print(f"{a.model}: {mod.__name__} on {args.env}, {a.episodes} episodes, eval seed {a.seed}")
+    frames = film(mod, args, agent, prep, a.seed, a.gif) if a.gif else 0  # first: a failing render stops at once
     record = {"episodes": a.episodes, "seed": a.seed}
     for greedy in (False, True):
         s = play(mod, args, agent, prep, a.episodes, a.seed, greedy, a.num_envs)
@@ -131,7 +154,7 @@ def main(argv=None):
         with open(a.json, "w") as f:
             json.dump(record, f)
     if a.gif:
-        print(f"  {a.gif}: {film(mod, args, agent, prep, a.seed, a.gif)} frames")
+        print(f"  {a.gif}: {frames} frames")
 
 
 if __name__ == "__main__":
