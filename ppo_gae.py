@@ -36,7 +36,7 @@ import kernels
 @dataclass
 class Args:
     env: str = "breakout"
-    """fastenvs name (see fastenvs.names()) or a Gymnasium id, e.g. fastenvs/Breakout-v0, CartPole-v1, Hopper-v5, MinAtar/Breakout-v1"""
+    """fastenvs name (see fastenvs.names()) or a Gymnasium id, e.g. fastenvs/Breakout-v0, CartPole-v1, Hopper-v5, MinAtar/Breakout-v1, procgen/starpilot"""
     env_kwargs: tuple[str, ...] = ()
     """env options as key=value, passed to fastenvs.make or gym.make, e.g. --env-kwargs max_steps=100"""
     seed: int = 1
@@ -159,7 +159,8 @@ def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = No
             return fastenvs.make(env_id, num_envs, seed, **env_kwargs, autoreset_mode="same_step", stats_key="episode")
         except (ValueError, TypeError) as e:  # TypeError: --env-kwargs sets an option fixed here
             fail(str(e) if isinstance(e, ValueError) else f"--env-kwargs may not set autoreset_mode or stats_key: {e}")
-    for prefix, module, extra in [("MinAtar/", "minatar.gym", "minatar"), ("ALE/", "ale_py", "atari")]:
+    families = [("MinAtar/", "minatar.gym", "minatar"), ("ALE/", "ale_py", "atari"), ("procgen/", "fastenvs.procgen", "procgen")]
+    for prefix, module, extra in families:
         try:  # an optional family's package is imported only when one of its envs is asked for
             family = importlib.import_module(module) if env_id.startswith(prefix) else None
         except ImportError:
@@ -173,12 +174,16 @@ def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = No
     if env_id not in gym.registry:
         fail(f"unknown env {env_id!r}: use a fastenvs name ({', '.join(fastenvs.names())}) or a Gymnasium id "
              "such as CartPole-v1")
-    try:  # same-step autoreset, so both kinds of env flow through one code path below
-        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=vector_mode, wrappers=wrappers,
-                            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs)
+    native = gym.spec(env_id).entry_point is None  # procgen/: vectorised by its own library, same-step autoreset built in
+    if native and vector_mode != "sync":
+        fail(f"--vector-mode {vector_mode} is not available for {env_id}: its own library steps all its envs")
+    vector = {} if native else dict(vectorization_mode=vector_mode, wrappers=wrappers,
+                                    vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
+    try:  # same-step autoreset, so every kind of env flows through one code path below
+        envs = gym.make_vec(env_id, num_envs=num_envs, **vector, **env_kwargs)
     except gym.error.DependencyNotInstalled as e:
         fail(f"--env {env_id} needs a missing package ({e}); MuJoCo tasks: pip install -e '.[mujoco]'")
-    except (gym.error.Error, TypeError) as e:  # TypeError: an option the env does not take
+    except (gym.error.Error, TypeError, ValueError) as e:  # an option the env does not take, or a value it refuses
         fail(f"cannot make Gymnasium env {env_id!r} with options {env_kwargs}: {e}")
     obs_space, act_space = envs.single_observation_space, envs.single_action_space
     if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) in (1, 3)) or not (

@@ -39,7 +39,7 @@ import kernels
 @dataclass
 class Args:
     env: str = "breakout"
-    """fastenvs name (see fastenvs.names()) or a Gymnasium id, e.g. fastenvs/Breakout-v0, CartPole-v1, Hopper-v5, MinAtar/Breakout-v1"""
+    """fastenvs name (see fastenvs.names()) or a Gymnasium id, e.g. fastenvs/Breakout-v0, CartPole-v1, Hopper-v5, MinAtar/Breakout-v1, procgen/starpilot"""
     env_kwargs: tuple[str, ...] = ()
     """env options as key=value, passed to fastenvs.make or gym.make, e.g. --env-kwargs max_steps=100"""
     seed: int = 1
@@ -174,7 +174,8 @@ def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = No
             return fastenvs.make(env_id, num_envs, seed, **env_kwargs, autoreset_mode="same_step", stats_key="episode")
         except (ValueError, TypeError) as e:  # TypeError: --env-kwargs sets an option fixed here
             fail(str(e) if isinstance(e, ValueError) else f"--env-kwargs may not set autoreset_mode or stats_key: {e}")
-    for prefix, module, extra in [("MinAtar/", "minatar.gym", "minatar"), ("ALE/", "ale_py", "atari")]:
+    families = [("MinAtar/", "minatar.gym", "minatar"), ("ALE/", "ale_py", "atari"), ("procgen/", "fastenvs.procgen", "procgen")]
+    for prefix, module, extra in families:
         try:  # an optional family's package is imported only when one of its envs is asked for
             family = importlib.import_module(module) if env_id.startswith(prefix) else None
         except ImportError:
@@ -188,12 +189,16 @@ def make_env(env_id: str, num_envs: int, seed: int, env_kwargs: dict | None = No
     if env_id not in gym.registry:
         fail(f"unknown env {env_id!r}: use a fastenvs name ({', '.join(fastenvs.names())}) or a Gymnasium id "
              "such as CartPole-v1")
-    try:  # same-step autoreset, so both kinds of env flow through one code path below
-        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=vector_mode, wrappers=wrappers,
-                            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs)
+    native = gym.spec(env_id).entry_point is None  # procgen/: vectorised by its own library, same-step autoreset built in
+    if native and vector_mode != "sync":
+        fail(f"--vector-mode {vector_mode} is not available for {env_id}: its own library steps all its envs")
+    vector = {} if native else dict(vectorization_mode=vector_mode, wrappers=wrappers,
+                                    vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
+    try:  # same-step autoreset, so every kind of env flows through one code path below
+        envs = gym.make_vec(env_id, num_envs=num_envs, **vector, **env_kwargs)
     except gym.error.DependencyNotInstalled as e:
         fail(f"--env {env_id} needs a missing package ({e}); MuJoCo tasks: pip install -e '.[mujoco]'")
-    except (gym.error.Error, TypeError) as e:  # TypeError: an option the env does not take
+    except (gym.error.Error, TypeError, ValueError) as e:  # an option the env does not take, or a value it refuses
         fail(f"cannot make Gymnasium env {env_id!r} with options {env_kwargs}: {e}")
     obs_space, act_space = envs.single_observation_space, envs.single_action_space
     if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) in (1, 3)) or not (
@@ -323,16 +328,13 @@ def bin_edges(args: Args) -> np.ndarray:
     return (kernels.geometric_edges if args.bins == "geometric" else kernels.unit_edges)(args.horizon)
 
 
-MIN_WINDOW = 8  # steps the adaptive cut always keeps: the near rewards every env's credit needs
-
-
-def adaptive_cut(head_var, reward_var: float, edges, fraction: float) -> np.ndarray:
-    """Weights 1 up to the first bin starting at step >= MIN_WINDOW whose residual std exceeds fraction x
-    reward std x sqrt(width), 0 from it on. A bin sums `width` steps, so a critic no better than noise
+def adaptive_cut(head_var, reward_var: float, edges, fraction: float, min_window: int = 8) -> np.ndarray:
+    """Weights 1 up to the first bin starting at step >= min_window (the near rewards every env's credit needs)
+    whose residual std exceeds fraction x reward std x sqrt(width), 0 from it on. A bin sums `width` steps, so a critic no better than noise
     leaves a residual about sqrt(width) per-step reward stds wide. A reward that never varies (CartPole's
     +1) has no noise to compare with: then nothing is cut."""
     widths = np.diff(edges)
-    over = (np.sqrt(head_var) > fraction * np.sqrt(reward_var * widths)) & (edges[:-1] >= MIN_WINDOW) & (reward_var > 0)
+    over = (np.sqrt(head_var) > fraction * np.sqrt(reward_var * widths)) & (edges[:-1] >= min_window) & (reward_var > 0)
     return (np.arange(len(widths)) < (np.argmax(over) if over.any() else len(widths))).astype(np.float32)
 # <<< variant
 
@@ -393,8 +395,7 @@ def main():
     terminated = np.zeros((args.num_steps, args.num_envs), dtype=np.bool_)
     truncated = np.zeros((args.num_steps, args.num_envs), dtype=np.bool_)
     # >>> variant: state the estimator carries across iterations
-    head_var = reward_var = None  # moving variances of each head's residual and of the per-step reward
-    edges = bin_edges(args)
+    head_var, reward_var, edges = None, None, bin_edges(args)  # moving variances of each head's residual and of the reward
     # <<< variant
 
     recent_returns, recent_scores, recent_lengths = deque(maxlen=100), deque(maxlen=100), deque(maxlen=100)
@@ -470,11 +471,10 @@ def main():
         if args.head_weighting != "uniform":
             advantages = (mask * (targets - values_np) * head_weights).sum(-1)
         valid = mask.astype(bool)
+        head_ev = lambda k: explained_variance(values_np[..., k][valid[..., k]], targets[..., k][valid[..., k]])
         variant_metrics = {
             "explained_variance": explained_variance((values_np * mask).sum(-1), (targets * mask).sum(-1)),
-            "explained_variance_head0": explained_variance(values_np[..., 0][valid[..., 0]], targets[..., 0][valid[..., 0]]),
-            "explained_variance_last_head": explained_variance(values_np[..., -1][valid[..., -1]],
-                                                               targets[..., -1][valid[..., -1]]),
+            "explained_variance_head0": head_ev(0), "explained_variance_last_head": head_ev(-1),
             "masked_fraction": float(1.0 - mask.mean()), "min_head_weight": float(head_weights.min()),
             "effective_window": int(edges[np.flatnonzero(head_weights)[-1] + 1]), "reward_std": float(np.sqrt(reward_var)),
             "head_weights": np.round(head_weights, 4).tolist(), "head_residual_std": np.round(np.sqrt(head_var), 4).tolist(),
