@@ -46,10 +46,15 @@ EVAL_EPISODES = 100
 # Hopper-v5 reward horizon 3,585 and average reward 3,700 (GAE 3,767); MinAtar/Breakout-v1 reward
 # horizon 5,842, average reward 5,834 (GAE 6,054).
 ASSUMED_SPS_PER_RUN = 15_000
+# procgen: training steps/s of one run on one thread of the 2-core machine, ppo_gae.py on procgen/starpilot (docs/families.md)
+PROCGEN_SPS = 600
 MEASURED_SPS = {
     "MinAtar/Asterix-v1": 4_885, "MinAtar/Breakout-v1": 6_054, "MinAtar/Freeway-v1": 4_057,
     "MinAtar/Seaquest-v1": 4_923, "MinAtar/SpaceInvaders-v1": 3_962,
     "Hopper-v5": 3_767, "HalfCheetah-v5": 6_611, "Walker2d-v5": 3_464, "Ant-v5": 1_946, "Swimmer-v5": 5_311,
+    **{f"procgen/{game}": PROCGEN_SPS for game in (
+        "bigfish", "bossfight", "caveflyer", "chaser", "climber", "coinrun", "dodgeball", "fruitbot", "heist", "jumper",
+        "leaper", "maze", "miner", "ninja", "plunder", "starpilot")},
 }
 STARTUP_S = 10.0
 

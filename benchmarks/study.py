@@ -4,12 +4,13 @@
     python benchmarks/study.py --profile quick                  # fastenvs, 3 seeds: 26 min on 2 cores (84 runs)
     python benchmarks/study.py --suite minatar --profile quick  # the five MinAtar games: about 2.6 h (.[minatar])
     python benchmarks/study.py --suite mujoco --profile quick   # five MuJoCo tasks, 1M steps: about 1.5 h (.[mujoco])
+    python benchmarks/study.py --suite procgen --dry-run        # the 16 Procgen games: runs and cost (.[procgen])
     python benchmarks/study.py --suite all --profile full --dry-run      # the commands, what is done, the cost
     python benchmarks/study.py --profile quick --report-only    # aggregate the finished runs only
     python benchmarks/study.py --suite mujoco --engine submitit --slurm-partition cpu    # a Slurm job per run
 
 What runs: the suites, variants, budgets and reference scores of benchmarks/suites.py (`--suite`:
-fastenvs, minatar, mujoco or all; `--variants`: default the three scripts and GAE with λ = 1). How:
+fastenvs, minatar, mujoco, procgen or all; `--variants`: default the three scripts and GAE with λ = 1). How:
 benchmarks/runner.py (`--parallel` local processes with one thread each, or `--engine submitit`;
 resumable: run the same command again to go on; `--summary docs/results/study_quick_runs.json`
 restores the committed runs in a fresh checkout and writes new ones back). What it reports:
@@ -48,6 +49,7 @@ SUITE_TITLES = {
     "fastenvs": "fastenvs: the kit's Numba envs (reward delays, chains, classic control, Breakout, Pong)",
     "minatar": "MinAtar: the five v1 games (10 × 10 images, minimal action sets, sticky actions 0.1)",
     "mujoco": "MuJoCo: five v5 locomotion tasks (continuous actions)",
+    "procgen": "Procgen: the 16 games, easy mode (64 × 64 images, 15 actions, unlimited levels)",
 }
 
 
@@ -146,9 +148,10 @@ def suite_section(plan: SuitePlan, env_scores: dict, profile: str, plots_dir: st
         if hi is None:
             ref = "no reference score"
         else:
-            ref = f"{'maximum' if suite == 'fastenvs' else 'reference'} {hi:g}"
+            ref = f"{dict(fastenvs='maximum', procgen='R_max').get(suite, 'reference')} {hi:g}"
+        low = "R_min (Cobbe et al. 2020)" if suite == "procgen" else "Random-policy score"
         lines += [f"#### {env}", "",
-                  f"Random-policy score {lo:g}, {ref}; {steps_label(budget)} env steps per run.", "",
+                  f"{low} {lo:g}, {ref}; {steps_label(budget)} env steps per run.", "",
                   "| variant | seeds | final score | normalized final score | normalized AUC | steps/s per run |",
                   "|---|---:|---:|---:|---:|---:|"]
         digits = 2 if hi is None or hi - lo >= 10 else 3
@@ -181,7 +184,8 @@ def reference_table(plans: list[SuitePlan], env_scores: dict) -> list[str]:
              "maximum score of [envs.md](envs.md). MinAtar and MuJoCo: REFERENCES in `benchmarks/suites.py`, random "
              "scores measured for these exact ids ([families.md](families.md)), references published for nearby "
              "settings (what each is, below): a normalized score of 1 means \"as good as that reference\", not "
-             "\"solved\", and can exceed 1.", "",
+             "\"solved\", and can exceed 1. Procgen: the easy-mode R_min (a policy trained blind) and R_max (the "
+             "game's maximum) of Cobbe et al. 2020 in the random and reference columns.", "",
              "| suite | env | random-policy score | reference score | what the reference is | sources |",
              "|---|---|---:|---:|---|---|"]
     for plan in plans:
@@ -327,7 +331,7 @@ def report(plans: list[SuitePlan], env_scores: dict, profile: str, out: str, rep
 
 def parser() -> Parser:
     p = Parser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-               epilog="\n".join(__doc__.splitlines()[2:10]))
+               epilog="\n".join(__doc__.splitlines()[2:11]))
     p.add_argument("--suite", default="fastenvs", help=f"{', '.join(SUITES)} or all (default fastenvs)")
     p.add_argument("--profile", default="quick", help="budget profile: quick or full (default quick)")
     p.add_argument("--envs", default=None, help="comma-separated envs of the suite(s) (default: all)")

@@ -1,16 +1,18 @@
 """The experiments' declarations: the variants, the suites, their budgets and reference scores.
 
 Suites: fastenvs (every fastenvs env whose section in docs/envs.md gives both a random-policy score
-and a maximum score, less NOT_IN_SUITE), minatar (the five MinAtar v1 games) and mujoco (Hopper,
-HalfCheetah, Walker2d, Ant, Swimmer, v5). Variants: the three scripts with their defaults, and
-`ppo_gae.py --gae-lambda 1.0` ("GAE, λ = 1"), which keeps γ but drops λ's bias, so a report tells
-"no γ" (reward horizon, average reward) from "no λ bias"; `reward_horizon_bins` is an opt-in candidate
-default of the reward-horizon script (geometric bins up to H = 1024 and the adaptive cut). Every run
+and a maximum score, less NOT_IN_SUITE), minatar (the five MinAtar v1 games), mujoco (Hopper,
+HalfCheetah, Walker2d, Ant, Swimmer, v5) and procgen (the 16 Procgen games, easy mode). Variants:
+the three scripts with their defaults, and `ppo_gae.py --gae-lambda 1.0` ("GAE, λ = 1"), which keeps
+γ but drops λ's bias, so a report tells "no γ" (reward horizon, average reward) from "no λ bias";
+`reward_horizon_bins` is an opt-in candidate default of the reward-horizon script (geometric bins up
+to H = 1024 and the adaptive cut). Every run
 is a script's own command line with the kit's one default set: only --env, --seed,
 --total-timesteps, --threads 1 and --run-dir change (and the variant's own flags), and an env's
 budget is the same for every variant. Scores are normalized per env with REFERENCES (fastenvs:
-docs/envs.md's random-policy and maximum scores). benchmarks/study.py runs and reports them;
-benchmarks/sensitivity.py takes the fastenvs budgets and env checks from here.
+docs/envs.md's random-policy and maximum scores; procgen: the paper's R_min and R_max).
+benchmarks/study.py runs and reports them; benchmarks/sensitivity.py takes the fastenvs budgets and
+env checks from here.
 """
 
 from __future__ import annotations
@@ -80,13 +82,20 @@ PAIR_NOTES = {
 }
 
 
-SUITES = ("fastenvs", "minatar", "mujoco")
+SUITES = ("fastenvs", "minatar", "mujoco", "procgen")
+# Cobbe et al. 2020's easy-mode normalization constants (R_min, R_max) per Procgen game: see REFERENCES
+PROCGEN_RANGES = {"bigfish": (1, 40), "bossfight": (0.5, 13), "caveflyer": (3.5, 12), "chaser": (0.5, 13),
+                  "climber": (2, 12.6), "coinrun": (5, 10), "dodgeball": (1.5, 19), "fruitbot": (-1.5, 32.4),
+                  "heist": (3.5, 10), "jumper": (3, 10), "leaper": (3, 10), "maze": (5, 10), "miner": (1.5, 13),
+                  "ninja": (3.5, 10), "plunder": (4.5, 30), "starpilot": (2.5, 64)}
 GYM_ENVS = {
     "minatar": ("MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1", "MinAtar/Seaquest-v1",
                 "MinAtar/SpaceInvaders-v1"),
     "mujoco": ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Swimmer-v5"),
+    "procgen": tuple(f"procgen/{game}" for game in PROCGEN_RANGES),
 }
-EXTRAS = {"minatar": "minatar", "mujoco": "mujoco"}  # suite -> the module its extra installs (= the extra's name)
+# suite -> the module its extra installs (= the extra's name)
+EXTRAS = {"minatar": "minatar", "mujoco": "mujoco", "procgen": "procgen"}
 # Env steps per run, per suite, profile and env, as whole iterations of the default batch. The costs
 # are for this 2-core machine, 2 runs at a time, at the steps/s of jobs.MEASURED_SPS (the plan prints them):
 # fastenvs  quick: 240 iterations per variant and seed (7.9M steps), 84 runs, 94M steps: ~1 h.
@@ -99,6 +108,10 @@ EXTRAS = {"minatar": "minatar", "mujoco": "mujoco"}  # suite -> the module its e
 #           (measured 2026-12-01, 2 at a time: 1.6 min a run on HalfCheetah, 2.1 Swimmer, 2.7 Hopper,
 #           3.0 Walker2d, 5.2 Ant, so 14.6 min for a variant and seed over the five tasks).
 #           full: 92 iterations (3.0M steps), 100 runs, 301M steps: ~7.5 h at those rates.
+# procgen   full: 763 iterations (25.0M steps), the easy-mode budget of Cobbe et al. 2020 and CleanRL's
+#           ppo_procgen.py, 320 runs, 8.0G steps: ~1,850 h (77 days) at jobs.PROCGEN_SPS: a cluster's job.
+#           quick: 61 iterations (2.0M steps, 8% of that), 192 runs, 384M steps: ~89 h. What a small machine
+#           affords (about an hour a run at PROCGEN_SPS): it measures early learning, not the paper's scores.
 BUDGETS = {
     "quick": {"bandit": 16 * BATCH, "squared": 32 * BATCH, "delay": 32 * BATCH, "chain": 32 * BATCH,
               "cartpole": 32 * BATCH, "breakout": 48 * BATCH, "pong": 48 * BATCH},
@@ -111,6 +124,8 @@ SUITE_BUDGETS = {
                 "full": {e: 122 * BATCH for e in GYM_ENVS["minatar"]}},
     "mujoco": {"quick": {e: 31 * BATCH for e in GYM_ENVS["mujoco"]},
                "full": {e: 92 * BATCH for e in GYM_ENVS["mujoco"]}},
+    "procgen": {"quick": {e: 61 * BATCH for e in GYM_ENVS["procgen"]},
+                "full": {e: 763 * BATCH for e in GYM_ENVS["procgen"]}},
 }
 SEEDS = {"quick": 3, "full": 5}  # seeds 1..k, every suite
 # Envs with both reference scores in docs/envs.md that the study leaves out on purpose, with the reason.
@@ -145,6 +160,16 @@ _RLZOO = ("DLR-RM/rl-baselines3-zoo benchmark.md (commit 0088472), 'ppo' row; do
           "for this task")
 _RLZOO_WHAT = ("RL Baselines3 Zoo PPO, {v}, 1M steps, tuned hyperparameters{note}, one trained agent, "
                "deterministic evaluation")
+_PROCGEN = ("Cobbe et al. 2020, 'Leveraging Procedural Generation to Benchmark Reinforcement Learning' (ICML; "
+            "arXiv:1912.01588), appendix C 'Normalization Constants', easy mode, as printed in openai/train-procgen "
+            "train_procgen/constants.py EASY_GAME_RANGES (commit 3bdf2da)")
+_PROCGEN_JL = ("Cobbe et al. 2020, appendix C, easy mode, as printed in RyanNavillus/Syllabus syllabus/examples/"
+               "task_wrappers/procgen_task_wrapper.py PROCGEN_RETURN_BOUNDS (commit 059ca53) and other public code; "
+               "openai/train-procgen's EASY_GAME_RANGES has R_min 1 (Jumper) and 1.5 (Leaper), its hard-mode values")
+_PROCGEN_MIN = ("R_min: the score of a policy trained with its observations masked out (what is trivially "
+                "achievable), not a random policy's measurement; ")
+_PROCGEN_MAX = {**dict.fromkeys(("caveflyer", "chaser", "climber"), "the mean maximum over many generated levels"),
+                **dict.fromkeys(("fruitbot", "starpilot"), "PPO's score after 8B steps at 8x the batch, near optimal")}
 
 REFERENCES = {r.env: r for r in (
     Reference("MinAtar/Asterix-v1", 0.48, _RANDOM_MINATAR, 15.0, _GYMNAX_WHAT, _GYMNAX),
@@ -171,6 +196,10 @@ REFERENCES = {r.env: r for r in (
     Reference("Swimmer-v5", 0.80, _RANDOM_MUJOCO, 281.56,
               _RLZOO_WHAT.format(v="Swimmer-v3", note=" (γ 0.9999)") + "; chosen as for Ant; v5 is the same "
               "task; the tuned γ is far from the kit's 0.99, so a γ-free variant may come closer", _RLZOO),
+    *(Reference(f"procgen/{g}", lo, _PROCGEN_MIN + src, hi, f"R_max of Cobbe et al. 2020, easy mode: "
+                f"{_PROCGEN_MAX.get(g, 'the maximum possible score')}; the paper's maximum, not a trained agent's "
+                "score at this budget nor a random policy's measurement", src)
+      for g, (lo, hi) in PROCGEN_RANGES.items() for src in [_PROCGEN_JL if g in ("jumper", "leaper") else _PROCGEN]),
 )}
 # fastenvs rows of the rendered table: their numbers come from docs/envs.md
 ENVS_MD_SOURCE = "docs/envs.md (the env's section: random-policy score, measured; maximum score)"

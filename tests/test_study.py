@@ -192,7 +192,8 @@ def test_gym_suites_budgets_and_costs():
     """Every env of the MinAtar and MuJoCo suites has a budget of whole iterations in both profiles, a measured
     steps/s and a reference row; quick fits in 3 hours and full in 13 on 2 cores, 2 runs at a time."""
     assert suites.SUITE_BUDGETS["fastenvs"] is suites.BUDGETS
-    for suite, envs in suites.GYM_ENVS.items():
+    for suite in ("minatar", "mujoco"):
+        envs = suites.GYM_ENVS[suite]
         assert len(envs) == 5
         for profile, limit_h in (("quick", 3), ("full", 13)):
             budgets = suites.SUITE_BUDGETS[suite][profile]
@@ -210,6 +211,56 @@ def test_gym_suites_budgets_and_costs():
     assert suites.SUITE_BUDGETS["minatar"]["quick"]["MinAtar/Freeway-v1"] > 2 * 2501 * 512
     # MuJoCo's quick budget is the 1M steps of the CleanRL references, to the iteration
     assert abs(suites.SUITE_BUDGETS["mujoco"]["quick"]["Hopper-v5"] - 1_000_000) < runner.BATCH
+
+
+def test_procgen_suite_plans_budgets_and_references():
+    """The 16 games x the default variants x seeds in both profiles, at 25M steps (full: Cobbe et al. 2020's easy
+    mode) and 2M (quick), whole iterations; each game with the paper's R_min < R_max, which normalize to 0 and 1,
+    and the shared PROCGEN_SPS for the cost."""
+    envs = suites.GYM_ENVS["procgen"]
+    assert len(envs) == 16 and all(e.startswith("procgen/") and e[8:].islower() for e in envs)
+    assert "procgen" in suites.SUITES and suites.EXTRAS["procgen"] == "procgen"
+    for profile, steps in (("quick", 2_000_000), ("full", 25_000_000)):
+        budgets = suites.SUITE_BUDGETS["procgen"][profile]
+        assert set(budgets) == set(envs) and len(set(budgets.values())) == 1
+        assert all(b % runner.BATCH == 0 and abs(b - steps) < runner.BATCH for b in budgets.values())
+        plan = suites.plan_suite("procgen", list(envs), list(suites.DEFAULT_VARIANTS), suites.SEEDS[profile],
+                                 profile, "/x")
+        assert len(plan.runs) == 16 * len(suites.DEFAULT_VARIANTS) * suites.SEEDS[profile]
+        assert {(r.env, r.key, r.seed) for r in plan.runs} == {
+            (e, k, s) for e in envs for k in suites.DEFAULT_VARIANTS for s in range(1, suites.SEEDS[profile] + 1)}
+        assert runner.estimate(plan.runs, parallel=2)[1] > 0
+    scores = suites.all_env_scores()
+    for env in envs:
+        r = suites.REFERENCES[env]
+        assert r.reference > r.random and scores[env] == (r.random, r.reference)
+        assert "Cobbe et al. 2020" in r.reference_source and "R_min" in r.random_source
+        assert "R_max" in r.reference_what and suites.suite_of(env) == "procgen"
+        rows = [{"iteration": 1, "global_step": 100, "episode_score": r.random},
+                {"iteration": 2, "global_step": 200, "episode_score": r.reference}]
+        assert report.normalize(r.random, *scores[env]) == 0.0 and report.normalize(r.reference, *scores[env]) == 1.0
+        assert report.score_run(rows, *scores[env]).final_norm == pytest.approx(1.0)
+        assert jobs.MEASURED_SPS[env] == jobs.PROCGEN_SPS
+    assert scores["procgen/starpilot"] == (2.5, 64) and scores["procgen/fruitbot"] == (-1.5, 32.4)
+
+
+def test_procgen_dry_run_needs_no_extra_and_a_run_names_it(tmp_path):
+    """Without the procgen module, --dry-run plans and prices the suite; a real run stops at once with the one line
+    every suite's missing extra gives (exit code 2)."""
+    def study_without_procgen(*argv):
+        code = ("import runpy, sys; sys.modules['procgen'] = None; sys.argv = ['study.py', *sys.argv[1:]]; "
+                "runpy.run_path('benchmarks/study.py', run_name='__main__')")
+        return subprocess.run([sys.executable, "-c", code, "--suite", "procgen", "--parallel", "2", *argv],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+    for profile, runs in (("quick", 192), ("full", 320)):
+        r = study_without_procgen("--profile", profile, "--dry-run", "--out", str(tmp_path / profile))
+        assert r.returncode == 0, r.stderr
+        assert f"  procgen: {runs} runs, " in r.stdout and " h with 2 at a time" in r.stdout
+        assert r.stdout.count("python ppo_") == runs and "--env procgen/starpilot" in r.stdout
+    r = study_without_procgen("--envs", "procgen/starpilot", "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and r.stdout == "" and not (tmp_path / "run").exists()
+    assert r.stderr.strip() == "error: --suite procgen needs the 'procgen' extra: pip install -e '.[procgen]'"
 
 
 def test_reference_table():
@@ -281,7 +332,10 @@ def test_suite_selection():
         suites.suite_envs(["mujoco"], "Pong-v5", "quick", scores)
     with pytest.raises(runner.UserError, match="unknown suite 'atari'"):
         suites.select_suites("atari")
-    assert suites.select_suites("all") == ["fastenvs", "minatar", "mujoco"]
+    assert suites.select_suites("all") == ["fastenvs", "minatar", "mujoco", "procgen"]
+    assert suites.suite_envs(list(suites.SUITES), "procgen/coinrun", "quick", scores) == {"procgen": ["procgen/coinrun"]}
+    with pytest.raises(runner.UserError, match="in suite 'procgen', not in --suite mujoco"):
+        suites.suite_envs(["mujoco"], "procgen/coinrun", "quick", scores)
 
 
 def test_constants_match_the_scripts():
@@ -362,7 +416,8 @@ def test_report_with_no_finished_run_at_all(tmp_path):
              for s, envs in suites.GYM_ENVS.items()]
     text = open(study.report(plans, scores, "quick", str(tmp_path / "out"), str(tmp_path / "docs"), "x",
                              reps=10, poi_reps=10)).read()
-    assert text.count("No finished runs yet") == 2 and "Runs: 0 finished of 40" in text
+    assert text.count("No finished runs yet") == 3 and "Runs: 0 finished of 104" in text
+    assert "| procgen | procgen/starpilot | 2.5 | 64 |" in text and "Cobbe et al. 2020" in text
 
 
 def test_sensitivity_grid_selection():
@@ -455,7 +510,7 @@ def test_submitit_local_engine_runs_marks_and_skips(tmp_path, capsys, monkeypatc
     assert "--gae-lambda" not in markers["ppo_gae"]["args"]
     text = (docs / "results.md").read_text()
     assert "| GAE, λ = 1 (`ppo_gae.py --gae-lambda 1.0`) | **" in text
-    assert text.count("No finished runs yet") == 2  # minatar and mujoco
+    assert text.count("No finished runs yet") == 3  # minatar, mujoco and procgen
 
     # a second invocation: both are finished, nothing is submitted, the markers stay as they were
     jobs_before = sorted(os.listdir(out / "submitit"))
@@ -540,6 +595,25 @@ def test_summary_round_trip_rebuilds_finished_runs(tmp_path):
     shutil.rmtree(out)
     assert runner.restore_from_summary(str(old), plan.runs, str(out)) == 1 and runner.is_complete(done[0])
     assert runner.read_metrics(done[0].run_dir)[-1]["sps"] is None
+
+
+def test_summaries_of_two_machines_merge_through_report_only(tmp_path):
+    """docs/families.md's recipe: games split over two machines, one summary each; `--report-only --summary` with
+    the first then the second restores both into one results directory and leaves every run in the second file."""
+    plan = suites.plan_suite("procgen", ["procgen/coinrun", "procgen/maze"], ["ppo_gae"], 1, "quick",
+                             str(tmp_path / "home"))
+    for run, machine in zip(plan.runs, ("m1", "m2")):
+        remote = runner.Run(run.script, run.env, run.seed, run.budget, str(tmp_path / machine / "run"))
+        write_metrics(remote.run_dir, [1.0] * (run.budget // runner.BATCH), batch=runner.BATCH)
+        with open(os.path.join(remote.run_dir, jobs.MARKER), "w") as f:
+            json.dump({"args": remote.args()}, f)
+        assert runner.save_summary(str(tmp_path / f"{machine}.json"), [remote], str(tmp_path / machine)) == 1
+    home = str(tmp_path / "home")
+    for machine in ("m1", "m2"):  # what execute() does with --report-only --summary <machine>.json
+        runner.restore_from_summary(str(tmp_path / f"{machine}.json"), plan.runs, home)
+        runner.save_summary(str(tmp_path / f"{machine}.json"), plan.runs, home)
+    assert all(runner.is_complete(r) for r in plan.runs)
+    assert sorted(runner.read_summary(str(tmp_path / "m2.json"))["runs"]) == sorted(r.summary_key for r in plan.runs)
 
 
 def test_seeds_summary_restores_a_grid(tmp_path):
