@@ -262,8 +262,9 @@ A new kind of row (another library, a reference env) is one more `Row` in `env_r
 # gym: Gymnasium vector envs (MuJoCo, MinAtar, Atari), also how random_scores.py builds a Gymnasium id
 # --------------------------------------------------------------------------------------------------
 GYM_ENVS = ["Hopper-v5", "MinAtar/Breakout-v1", "ALE/Breakout-v5"]
-GYM_NUM_ENVS = {"mujoco": [1, 8], "minatar": [8, 64], "atari": [8], "gymnasium": [8]}
-GYM_MODES = ("sync", "async", "native")
+GYM_NUM_ENVS = {"mujoco": [1, 8], "minatar": [8, 64], "atari": [8], "gymnasium": [8], "procgen": [64, 512]}
+GYM_MODES = ("sync", "async", "native", "backend")
+FAMILY_MODES = {"atari": ("sync", "async", "native"), "procgen": ("backend", "native")}  # others: sync, async
 ATARI_PREPROCESSING = dict(noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True)
 FRAMES_PER_STEP = {"atari": 4}
 MUJOCO = {"Ant", "HalfCheetah", "Hopper", "HumanoidStandup", "Humanoid", "InvertedDoublePendulum",
@@ -271,6 +272,8 @@ MUJOCO = {"Ant", "HalfCheetah", "Hopper", "HumanoidStandup", "Humanoid", "Invert
 
 
 def family(env_id: str) -> str:
+    if env_id.startswith("procgen/"):
+        return "procgen"
     if env_id.startswith("MinAtar/"):
         return "minatar"
     if env_id.startswith("ALE/"):
@@ -285,6 +288,8 @@ def register(env_id: str) -> None:
             from minatar.gym import register_envs
 
             register_envs()
+        elif family(env_id) == "procgen":
+            import fastenvs.procgen  # noqa: F401  (registers the procgen/ ids on import)
         elif family(env_id) == "atari":
             import ale_py  # registers the ALE/ ids on import
 
@@ -321,6 +326,8 @@ def make_vector(env_id: str, num_envs: int, mode: str) -> gym.vector.VectorEnv:
     """Vector env of `env_id` in `mode` ("sync", "async" or, for ALE ids, "native"), same-step autoreset."""
     register(env_id)
     same_step = gym.vector.AutoresetMode.SAME_STEP
+    if family(env_id) == "procgen":  # one backend thread, as for runs side by side
+        return ProcgenBackend(env_id, num_envs) if mode == "backend" else gym.make_vec(env_id, num_envs, num_threads=1)
     if mode == "native":
         if family(env_id) != "atari":
             raise UserError(f"mode 'native' is for ALE ids only, not {env_id}")
@@ -335,6 +342,27 @@ def make_vector(env_id: str, num_envs: int, mode: str) -> gym.vector.VectorEnv:
     extra = dict(frameskip=1, wrappers=atari_wrappers()) if family(env_id) == "atari" else {}
     return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode,
                         vector_kwargs={"autoreset_mode": same_step}, **extra)
+
+
+class ProcgenBackend:
+    """procgen's own C++ vector env alone (act, then observe), easy mode: what the kit's wrapper adds to."""
+
+    def __init__(self, env_id: str, num_envs: int):
+        from procgen import ProcgenGym3Env
+
+        self.single_action_space = gym.spaces.Discrete(15)
+        self.env = ProcgenGym3Env(num=num_envs, env_name=env_id.split("/")[1], distribution_mode="easy",
+                                  num_threads=1, rand_seed=0)
+
+    def reset(self, seed=None):
+        return self.env.observe()
+
+    def step(self, actions):
+        self.env.act(actions.astype(np.int32))
+        return self.env.observe()
+
+    def close(self):
+        self.env.close()
 
 
 def gym_rates(env_id: str, num_envs: int, modes: list[str], steps: int, repeats: int, warmup: int = 50,
@@ -367,7 +395,7 @@ def machine() -> str:
 
 def gym_versions() -> str:
     return runner.versions(("gymnasium", "numpy", "mujoco", "minatar", "ale-py", "opencv-python-headless",
-                            "opencv-python"))
+                            "opencv-python", "procgen-mirror"))
 
 
 def gym_command(args):
@@ -383,19 +411,22 @@ SAME_STEP in every mode.
 Modes:
   sync    gym.make_vec(..., vectorization_mode="sync"): every env stepped in this process
   async   gym.make_vec(..., vectorization_mode="async"): one worker process per env
-  native  ALE ids only: ale_py's own C++ vector env (AtariVectorEnv, make_vec's "vector_entry_point"
-          mode) with the same preprocessing as the wrappers below and no reward clipping
+  native  ALE ids: ale_py's own C++ vector env (AtariVectorEnv, make_vec's "vector_entry_point"
+          mode) with the same preprocessing as the wrappers below and no reward clipping;
+          procgen/ ids: the kit's ProcgenVecEnv (fastenvs/procgen.py), what the scripts step
+  backend procgen/ ids only: procgen's ProcgenGym3Env alone (act + observe), both with one backend thread
 
 Per family (`family(env_id)`):
   mujoco   the id as registered (raw observations, float64)
   minatar  the id as registered (10x10xC bool, HWC); needs `minatar.gym.register_envs()`, done here
+  procgen  easy mode, unlimited levels: (64, 64, 3) uint8, Discrete(15)
   atari    gym.make(id, frameskip=1) + AtariPreprocessing(noop_max=30, frame_skip=4, screen_size=84,
            grayscale_obs=True) + FrameStackObservation(stack_size=4): (4, 84, 84) uint8.
            Frames/s = 4 x steps/s.
 `--num-envs` left out uses each family's GYM_NUM_ENVS. Prints a markdown table headed by the
 machine (CPU, cores, load average) and the package versions."""
     env_ids = [e.strip() for e in args.envs.split(",") if e.strip()]
-    modes = pick(args.modes, GYM_MODES, "mode")
+    modes = pick(args.modes, GYM_MODES, "mode") if args.modes else None
     for env_id in env_ids:
         register(env_id)
     print(f"Machine: {machine()}\nVersions: {gym_versions()}")
@@ -405,7 +436,8 @@ machine (CPU, cores, load average) and the package versions."""
     print("|---|---|---|---:|---:|---:|---:|")
     for env_id in env_ids:
         fam = family(env_id)
-        env_modes = [m for m in modes if m != "native" or fam == "atari"]
+        default = ("backend", "native") if fam == "procgen" else ("sync", "async")
+        env_modes = [m for m in modes or default if m in FAMILY_MODES.get(fam, ("sync", "async"))]
         for n in args.num_envs or GYM_NUM_ENVS[fam]:
             rates = gym_rates(env_id, n, env_modes, args.steps, args.repeats, args.warmup, args.seed)
             for mode in env_modes:

@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import unittest.mock
 
 import gymnasium as gym
 import numpy as np
@@ -335,8 +336,29 @@ jobs on the cores, the all-cores figures collapse (Numba's and torch's threads w
 # --------------------------------------------------------------------------------------------------
 # trunk: the image agent's shared conv trunk against one trunk each for actor and critic
 # --------------------------------------------------------------------------------------------------
+def impala_trunk(c: int, h: int, w: int):
+    """The IMPALA ResNet encoder (Espeholt et al. 2018), as Procgen's baselines use it: three stages of a 3x3
+    conv (16, 32, 32 channels), a 3x3 max-pool of stride 2 and two residual blocks, then 256 units."""
+    import torch.nn as nn
+
+    class Residual(nn.Module):
+        def __init__(self, ch):
+            super().__init__()
+            self.body = nn.Sequential(nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1))
+
+        def forward(self, x):
+            return x + self.body(x)
+
+    layers, ch = [], c
+    for out in (16, 32, 32):
+        layers += [nn.Conv2d(ch, out, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1), Residual(out), Residual(out)]
+        ch, h, w = out, (h + 1) // 2, (w + 1) // 2
+    return nn.Sequential(*layers, nn.Flatten(), nn.ReLU(), nn.Linear(ch * h * w, 256), nn.ReLU()), 256
+
+
 def trunk_command(args):
-    """Cost of the image agent's trunk: one conv trunk shared by actor and critic, against one each.
+    """Cost of the image agent's trunk: one conv trunk shared by actor and critic, against one each, and on
+Procgen's 64x64 frames the scripts' trunk against the IMPALA ResNet (`impala_trunk`).
 
 Times one PPO minibatch step of the scripts' `Agent` (forward of actor and critic, a loss, backward,
 Adam step; a minibatch of 4096 MinAtar or 1024 Atari observations unless `--minibatch` is given) and
@@ -372,16 +394,24 @@ for the shared trunk the scripts use and for a copy with a second, separate trun
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}; median of {args.repeats}")
     print(f"\n| input | trunk | minibatch | update step (ms) | rollout forward of {args.num_envs} obs (ms) |")
     print("|---|---|---:|---:|---:|")
-    for label, shape, minibatch in [("MinAtar 10x10x4", (10, 10, 4), 4096), ("Atari 4x84x84", (4, 84, 84), 1024)]:
+    def impala(*a, **k):  # the scripts' Agent with the IMPALA trunk in place of theirs
+        with unittest.mock.patch.object(ppo_gae, "conv_trunk", impala_trunk):
+            return ppo_gae.Agent(*a, **k)
+
+    agents = [("shared (the scripts')", ppo_gae.Agent), ("separate", SeparateTrunks)]
+    for label, shape, minibatch, trunks in [("MinAtar 10x10x4", (10, 10, 4), 4096, agents),
+                                            ("Atari 4x84x84", (4, 84, 84), 1024, agents),
+                                            ("Procgen 64x64x3", (64, 64, 3), 4096, agents[:1] + [("IMPALA ResNet", impala)])]:
         minibatch = args.minibatch or minibatch
         obs_space = gym.spaces.Box(0, 255, shape, np.uint8)
         x = torch.randint(0, 2, (minibatch, *shape), dtype=torch.uint8, device=device)
         xr = x[: min(args.num_envs, minibatch)]
-        for name, cls in [("shared (the scripts')", ppo_gae.Agent), ("separate", SeparateTrunks)]:
+        for name, cls in trunks:
             torch.manual_seed(0)
-            agent = cls(obs_space, gym.spaces.Discrete(6), ppo_gae.Args()).to(device)
+            n_actions = 15 if shape == (64, 64, 3) else 6  # Procgen's 15, Atari's minimal sets
+            agent = cls(obs_space, gym.spaces.Discrete(n_actions), ppo_gae.Args()).to(device)
             opt = torch.optim.Adam(agent.parameters(), lr=1e-4)
-            actions = torch.randint(0, 6, (minibatch,), device=device)
+            actions = torch.randint(0, n_actions, (minibatch,), device=device)
 
             def update():
                 _, logprob, entropy, value = agent.get_action_and_value(x, actions)
@@ -427,7 +457,8 @@ def parser() -> runner.Parser:
     s.add_argument("--num-envs", type=counts, default=None,
                    help="comma-separated counts for every env (default: per family, "
                         + "; ".join(f"{k} {v}" for k, v in GYM_NUM_ENVS.items()) + ")")
-    s.add_argument("--modes", default="sync,async", help="comma-separated: sync, async, native (ALE only)")
+    s.add_argument("--modes", default=None, help="comma-separated: sync, async, native (ALE and procgen/ ids), "
+                   "backend (procgen/ ids); default: sync,async, and backend,native for procgen/ ids")
     s.add_argument("--steps", type=positive, default=1000, help="vector steps per timed pass")
     s.add_argument("--repeats", type=positive, default=5)
     s.add_argument("--warmup", type=at_least(0), default=50)
@@ -462,7 +493,7 @@ def parser() -> runner.Parser:
     s.add_argument("--repeats", type=positive, default=10)
     s.add_argument("--num-envs", type=positive, default=512, help="observations in the rollout forward pass")
     s.add_argument("--minibatch", type=positive, default=None, help="observations in the update step "
-                   "(default: 4096 for MinAtar, 1024 for Atari)")
+                   "(default: 4096 for MinAtar and Procgen (the scripts' minibatch), 1024 for Atari)")
     return p
 
 

@@ -158,7 +158,8 @@ def test_trunk_rows(capsys):
     speed.main(["trunk", "--repeats", "1", "--num-envs", "4", "--minibatch", "8"])
     (rows,) = tables(capsys.readouterr().out)
     assert [r[:3] for r in rows] == [[i, t, "8"] for i in ("MinAtar 10x10x4", "Atari 4x84x84")
-                                     for t in ("shared (the scripts')", "separate")]
+                                     for t in ("shared (the scripts')", "separate")] + [
+        ["Procgen 64x64x3", t, "8"] for t in ("shared (the scripts')", "IMPALA ResNet")]
     assert all(float(r[3]) > 0 and float(r[4]) > 0 for r in rows)
 
 
@@ -222,3 +223,12 @@ def test_parsers():
     assert speed.parser().parse_args(["training", "--quick"]).run is speed.training_command
     args = random_scores.parser().parse_args(["Hopper-v5", "breakout", "--episodes", "100"])
     assert args.envs == ["Hopper-v5", "breakout"] and args.episodes == 100 and args.num_envs == 1024
+
+
+def test_impala_trunk_has_the_published_shape():
+    torch = pytest.importorskip("torch")
+    trunk, features = speed.impala_trunk(3, 64, 64)
+    convs = [m for m in trunk.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [16] * 5 + [32] * 10  # per stage: one conv, two blocks of two
+    assert features == 256 and trunk(torch.zeros(2, 3, 64, 64)).shape == (2, 256)
+    assert trunk[-2].in_features == 32 * 8 * 8  # 64 -> 32 -> 16 -> 8 after the three pools
