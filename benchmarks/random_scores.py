@@ -1,4 +1,4 @@
-"""Scores of a uniformly random policy, on fastenvs envs and on Gymnasium ids (MuJoCo, MinAtar, Atari).
+"""Scores of a uniformly random policy, on fastenvs envs and on Gymnasium ids (MuJoCo, MinAtar, Atari, Procgen).
 
     python benchmarks/random_scores.py breakout --episodes 5000 --num-envs 1024 --seed 0
     python benchmarks/random_scores.py Hopper-v5 HalfCheetah-v5 Walker2d-v5 Ant-v5 Swimmer-v5 --episodes 100 --seed 0
@@ -18,7 +18,8 @@ Gymnasium ids: one env per id, built as `python benchmarks/speed.py gym` builds 
 grayscale, 4 stacked frames and no reward clipping, so the return of an Atari episode is the raw
 score of a whole game). Episode i is started with `reset(seed=seed + i)`; the actions come from the
 env's action space seeded with `seed`. The episode ends at termination or at the id's time limit
-(MuJoCo: 1000 steps; MinAtar ids have no time limit); `--episodes` episodes (default 100). Prints a
+(MuJoCo: 1000 steps; MinAtar ids have no time limit); `--episodes` episodes (default 100). Procgen
+ids (`procgen/<game>`, vector envs only): 64 envs together, each env's first ceil(episodes / 64) counted. Prints a
 markdown table headed by the machine and the versions: episodes, mean return +- standard deviation
 (ddof=1), standard error, min, max, mean length.
 """
@@ -78,6 +79,8 @@ def random_policy_stats(name: str, episodes: int = 5000, num_envs: int = 1024, s
 
 def random_returns(env_id: str, episodes: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Returns and lengths of `episodes` episodes of uniformly random actions on Gymnasium id `env_id`."""
+    if env_speed.family(env_id) == "procgen":
+        return procgen_random_returns(env_id, episodes, seed)
     env = env_speed.make_env(env_id)
     env.action_space.seed(seed)
     returns = np.empty(episodes)
@@ -95,6 +98,26 @@ def random_returns(env_id: str, episodes: int = 100, seed: int = 0) -> tuple[np.
     finally:
         env.close()
     return returns, lengths
+
+
+def procgen_random_returns(env_id: str, episodes: int, seed: int, num_envs: int = 64):
+    """Procgen ids exist only as vector envs: `num_envs` envs play together, each counting its first
+    ceil(episodes / num_envs) episodes (as for fastenvs envs), easy mode, unlimited levels."""
+    import gymnasium as gym
+
+    env_speed.register(env_id)
+    env = gym.wrappers.vector.RecordEpisodeStatistics(gym.make_vec(env_id, num_envs, num_threads=1))
+    quota, rng = -(-episodes // num_envs), np.random.default_rng(seed)
+    done = [[] for _ in range(num_envs)]
+    env.reset(seed=seed)
+    while min(len(d) for d in done) < quota:
+        *_, infos = env.step(rng.integers(0, 15, num_envs))
+        for i in np.flatnonzero(infos.get("_episode", ())):
+            if len(done[i]) < quota:
+                done[i].append((infos["episode"]["r"][i], infos["episode"]["l"][i]))
+    env.close()
+    pairs = np.array([p for d in done for p in d])
+    return pairs[:, 0], pairs[:, 1].astype(np.int64)
 
 
 def fastenvs_scores(names: list[str], episodes: int, num_envs: int, seed: int):
@@ -125,7 +148,7 @@ def gym_scores(env_ids: list[str], episodes: int, seed: int):
 def parser() -> runner.Parser:
     p = runner.Parser(prog="random_scores.py", description=__doc__.splitlines()[0])
     p.add_argument("envs", nargs="+", help=f"fastenvs names ({', '.join(fastenvs.names())}) or Gymnasium ids, "
-                   "e.g. Hopper-v5 MinAtar/Breakout-v1 ALE/Breakout-v5")
+                   "e.g. Hopper-v5 MinAtar/Breakout-v1 ALE/Breakout-v5 procgen/starpilot")
     p.add_argument("--episodes", type=env_speed.positive, default=None,
                    help="episodes per env (default: 5000 for fastenvs envs, 100 for Gymnasium ids)")
     p.add_argument("--num-envs", type=env_speed.positive, default=1024, help="fastenvs envs stepped together")
@@ -139,7 +162,7 @@ def main(argv=None):
     theirs = [e for e in args.envs if e not in fastenvs.names()]
     try:
         for env_id in theirs:
-            if "-v" not in env_id:
+            if "-v" not in env_id and env_speed.family(env_id) != "procgen":
                 raise UserError(f"unknown env {env_id!r}: use a fastenvs name ({', '.join(fastenvs.names())}) "
                                 "or a Gymnasium id such as Hopper-v5 or MinAtar/Breakout-v1")
             env_speed.register(env_id)

@@ -5,6 +5,7 @@
     python benchmarks/seeds.py --grid breakout-20m --seeds 5 --report-only --plot docs/results/breakout_20m.png --summary docs/results/seeds_breakout-20m.json
     python benchmarks/seeds.py --grid cleanrl-hopper --seeds 3 --parallel 2  # CleanRL's MuJoCo settings (also -halfcheetah, -walker2d)
     python benchmarks/seeds.py --grid base-hopper --seeds 3 --parallel 2     # a MuJoCo base set the three scripts share
+    python benchmarks/seeds.py --grid procgen-starpilot --seeds 3 --parallel 3  # Procgen, early training (also -bigfish, -coinrun)
 
 A grid is declared in GRIDS: an env, a budget, checkpoints and named variants. Its runs go through
 benchmarks/runner.py (one thread each, resumable, `--summary` to keep and restore them; `--dry-run`
@@ -73,6 +74,13 @@ for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):
         "reward horizon": ("ppo_reward_horizon.py", MUJOCO_BASE),
         "avg reward": ("ppo_avg_reward.py", MUJOCO_BASE),
     }, 2048)
+
+# Procgen, easy mode, unlimited levels: the three scripts at their defaults, early training (the standard budget
+# is 25M steps); the backend steps on one thread (fastenvs/procgen.py)
+for _game in ("starpilot", "bigfish", "coinrun"):
+    GRIDS[f"procgen-{_game}"] = (f"procgen/{_game}", 10 * BATCH, (5 * BATCH, 10 * BATCH), {
+        "gae": ("ppo_gae.py", []), "reward horizon": ("ppo_reward_horizon.py", []), "avg reward": ("ppo_avg_reward.py", []),
+    })
 
 
 def slug(name: str) -> str:
