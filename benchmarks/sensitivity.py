@@ -1,26 +1,29 @@
-"""Hyperparameter sensitivity: how much each variant's score moves with its estimator's own settings.
+"""Per-env tuning: what tuning its own parameters per env buys each estimator, and what one setting costs it.
 
     pip install -e ".[bench]"
-    python benchmarks/sensitivity.py                          # squared, delay, breakout; 2 seeds; quick budgets
-    python benchmarks/sensitivity.py --dry-run                # the commands, and what is done already
-    python benchmarks/sensitivity.py --report-only            # report the finished runs only
-    python benchmarks/sensitivity.py --variants gae --envs breakout --settings gamma0.99_lambda0.95
+    python benchmarks/sensitivity.py --dry-run                # the runs, what is done already, the stated cost
+    python benchmarks/sensitivity.py --summary docs/results/sensitivity_runs.json    # run (resumable), then report
+    python benchmarks/sensitivity.py --report-only --summary docs/results/sensitivity_runs.json
+    python benchmarks/sensitivity.py --variants gae --envs delay16,delay200 --settings gamma0.999_lambda0.95
+    python benchmarks/sensitivity.py --engine submitit --slurm-partition cpu --summary docs/results/sensitivity_runs.json
     python benchmarks/sensitivity.py --grid long              # long windows: reward bins, the adaptive cut
 
-The grids (every other hyperparameter stays at the script's default):
-  ppo_gae.py             --gamma {0.9, 0.95, 0.99, 0.995, 0.999} x --gae-lambda {0.5, 0.8, 0.95, 1.0}   20 points
-  ppo_reward_horizon.py  --horizon {4, 8, 16, 32, 64, 128}                                              6 points
-  ppo_avg_reward.py      --gae-lambda {0.5, 0.8, 0.95, 1.0} x episode ends {absorb (--terminal-mode
-                         absorb --reset-cost 0), reset at a cost (--terminal-mode reset --reset-cost 1)}  8 points
-Each grid holds the script's default (gamma 0.99 and lambda 0.95; H 32; lambda 0.95 absorbing).
-
-Runs go to `<out>/<script>/<env>/<setting>/seed<k>/` (default out: runs/sensitivity/<profile>), with the
-per-env budgets of benchmarks/suites.py, the runner of runner.py and the scoring of report.py: the score of a
-run is its normalized final score. The report (docs/sensitivity.md, plots in docs/sensitivity/)
-gives, per variant and env, the best grid point, the default's score and the gap between them:
-what tuning that env would buy over the default, the cost a gamma/lambda-free method claims to
-remove. With the quick budgets the three default envs cost 34 settings x 2 seeds x 3.7M steps,
-about 250M env steps and 204 runs: roughly 2.5 hours on 2 cores.
+The grids, each over its estimator's own parameters and holding the script's default (every other
+hyperparameter stays at the default):
+  ppo_gae.py             --gamma {0.95, 0.99, 0.999} x --gae-lambda {0.8, 0.95, 1.0}                  9 points
+  ppo_reward_horizon.py  --horizon {8, 32, 128} (unit heads); --bins geometric --horizon {256, 1024},
+                         each with and without --head-weighting adaptive (the cut, c = 2)              7 points
+  ppo_avg_reward.py      --gae-lambda {0.8, 0.95, 1.0} x episode ends {absorb (--terminal-mode absorb
+                         --reset-cost 0), reset at a cost (--terminal-mode reset --reset-cost 1)}     6 points
+Envs: every env of the study's fastenvs suite at the profile's budgets (suites.BUDGETS), with delay as
+three envs, L = 16, 50, 200 (`--env-kwargs delay=L`; delay's budget, random and maximum score).
+Seeds 1..3 select and 4..6 score (`--seeds N`: 1..N and N+1..2N). Per estimator, as the IQM of the
+normalized final score (fresh episodes, report.score_run) over envs x scoring seeds: the default; the
+best single setting (best IQM over envs x selection seeds); the per-env best (each env's best mean
+on the selection seeds); tuning gain = per-env best - default; one-set cost = per-env best - best
+single setting. 95% CIs: bootstrap over the envs and, within each, the scoring seeds. Runs go to
+`<out>/<script>/<env>/<setting>/seed<k>/` (default out: runs/tuning/<profile>); the report is the
+results section of docs/sensitivity.md (TUNING_BEGIN to TUNING_END) and docs/sensitivity/tuning_*.png.
 
 `--grid long` asks whether long windows cure the reward horizon's blindness past H. Envs
 squared and delay with L in {16, 50, 200} (`--env-kwargs delay=L`; on request: breakout, and delay200long,
@@ -30,7 +33,7 @@ budgets in LONG_ENVS; reward horizon with fixed H in {8, 32, 64, 256}, geometric
 {0.9, 0.99, 0.999} (lambda 0.95) on the delays. A window shorter than L cannot see delay's reward,
 so those points are not run ("blind" in the table). Runs go to runs/sensitivity/long/<script>/<env>/
 <setting>/seed<k>/; the report is the section between LONG_BEGIN and LONG_END of docs/sensitivity.md,
-which the default grid's report keeps.
+which the tuning study's report keeps.
 """
 
 from __future__ import annotations
@@ -49,28 +52,31 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
 import runner  # noqa: E402
 import suites  # noqa: E402
-from report import LABELS  # noqa: E402
+from report import COLORS, LABELS  # noqa: E402
 from runner import ROOT, Run, UserError, fail  # noqa: E402
 
-DEFAULT_ENVS = ("squared", "delay", "breakout")  # rewards at very different delays
-DEFAULT_SEEDS = 2
-GAMMAS = (0.9, 0.95, 0.99, 0.995, 0.999)
-GAE_LAMBDAS = (0.5, 0.8, 0.95, 1.0)
-HORIZONS = (4, 8, 16, 32, 64, 128)
-AVG_LAMBDAS = (0.5, 0.8, 0.95, 1.0)
-AVG_ENDS = (("absorb", 0.0), ("reset", 1.0))  # (--terminal-mode, --reset-cost)
 # The scripts' defaults, which every grid contains (tests/test_study.py checks them against Args).
 DEFAULTS = {
     "ppo_gae": {"gamma": 0.99, "gae_lambda": 0.95},
     "ppo_reward_horizon": {"horizon": 32},
     "ppo_avg_reward": {"gae_lambda": 0.95, "terminal_mode": "absorb", "reset_cost": 0.0},
 }
+DELAYS = (16, 50, 200)  # delay's L as three envs, delay<L>
+SEEDS = 3  # seeds 1..3 select, 4..6 score
+BOOTSTRAP_REPS = 10_000
+# The reward delay of each env, for the tuning-gain plot: (order, label), from docs/envs.md's first table.
+# None: no single delay (dense rewards, or a point decided tens of steps before it is scored).
+REWARD_DELAY = {"bandit": (0, "0"), "squared": (10, "≤ 10"), "delay16": (15, "15"), "delay50": (49, "49"),
+                "chain": (62, "62"), "delay200": (199, "199"), "cartpole": (None, "dense"), "pong": (None, "tens"),
+                "breakout": (None, "dense")}
 
 
 @dataclass(frozen=True)
 class Setting:
     label: str  # directory name and table label
     values: tuple  # ((Args field, value), ...)
+    row: str = ""  # its place in the heatmap
+    col: str = ""
 
     def flags(self) -> tuple:
         out = []
@@ -85,11 +91,154 @@ class Setting:
         return dict(self.values) == DEFAULTS[script]
 
 
+def grid(script: str) -> list[Setting]:
+    if script == "ppo_gae":
+        return [Setting(f"gamma{g}_lambda{lam}", (("gamma", g), ("gae_lambda", lam)), f"γ {g:g}", f"λ {lam:g}")
+                for g in (0.95, 0.99, 0.999) for lam in (0.8, 0.95, 1.0)]
+    if script == "ppo_reward_horizon":
+        geo = (("bins", "geometric"),)
+        cut = (("head_weighting", "adaptive"),)
+        return ([Setting(f"H{h}", (("horizon", h),), "unit heads", f"H {h}") for h in (8, 32, 128)]
+                + [Setting(f"geo_H{h}{'_adaptive' * a}", (("horizon", h),) + geo + cut * a,
+                           "geometric" + " + cut" * a, f"H {h}") for a in (0, 1) for h in (256, 1024)])
+    if script == "ppo_avg_reward":
+        return [Setting(f"lambda{lam}_{mode}" + (f"{cost:g}" if cost else ""),
+                        (("gae_lambda", lam), ("terminal_mode", mode), ("reset_cost", cost)),
+                        "absorb" if mode == "absorb" else "reset, cost 1", f"λ {lam:g}")
+                for mode, cost in (("absorb", 0.0), ("reset", 1.0)) for lam in (0.8, 0.95, 1.0)]
+    raise ValueError(script)
+
+
+def describe(setting: Setting) -> str:
+    """A grid point for people: "γ 0.99, λ 0.95", "H 32", "geometric + cut, H 1024", "λ 0.95, reset, cost 1"."""
+    v = dict(setting.values)
+    if "horizon" in v:
+        return setting.col if setting.row == "unit heads" else f"{setting.row}, {setting.col}"
+    return f"{setting.row}, {setting.col}" if "gamma" in v else f"{setting.col}, {setting.row}"
+
+
+def select_settings(text: str | None, variants: list[str]) -> dict[str, list[Setting]]:
+    grids = {s: grid(s) for s in variants}
+    if not text:
+        return grids
+    wanted = runner.parse_list(text)
+    known = {st.label for s in variants for st in grids[s]}
+    for label in wanted:
+        if label not in known:
+            raise UserError(f"unknown setting {label!r} for {', '.join(variants)}: use labels such as "
+                            f"{', '.join(g[0].label for g in grids.values())}")
+    return {s: [st for st in grids[s] if st.label in wanted] for s in variants}
+
+
+def tuning_envs(profile: str, env_scores: dict) -> list[str]:
+    """The study's fastenvs suite, with delay replaced by delay<L> for each L in DELAYS."""
+    suite = suites.suite_envs(["fastenvs"], None, profile, env_scores, quiet=True)["fastenvs"]
+    return [n for e in suite for n in ([f"delay{L}" for L in DELAYS] if e == "delay" else [e])]
+
+
+def env_of(name: str) -> tuple[str, tuple]:
+    """A tuning env's fastenvs env and the flags that make it: delay16 -> ("delay", ("--env-kwargs", "delay=16"))."""
+    if name.startswith("delay") and name[5:].isdigit():
+        return "delay", ("--env-kwargs", f"delay={name[5:]}")
+    return name, ()
+
+
+def select_tuning_envs(text: str | None, profile: str, env_scores: dict) -> list[str]:
+    envs = tuning_envs(profile, env_scores)
+    if not text:
+        return envs
+    wanted = runner.parse_list(text)
+    for name in wanted:
+        if name not in envs:
+            raise UserError(f"unknown env {name!r}: the tuning study's envs are {', '.join(envs)}")
+    return [e for e in envs if e in wanted]
+
+
+def plan(variants, settings, envs, seeds, profile, out, extra=(), scale=1.0) -> list[Run]:
+    """Every setting of every variant x env x seeds 1..2 seeds; a run's tag is "<env> <setting>"."""
+    runs = []
+    for s in variants:
+        for name in envs:
+            env, kw = env_of(name)
+            budget = runner.scaled_budget(suites.BUDGETS[profile][env], scale)
+            for st in settings[s]:
+                for seed in range(1, 2 * seeds + 1):
+                    runs.append(Run(s, env, seed, budget, os.path.join(out, s, name, st.label, f"seed{seed}"),
+                                    kw + st.flags() + extra, f"{name} {st.label}",
+                                    summary_name=f"{s}/{name}/{st.label}/seed{seed}"))
+    return runs
+
+
+# --------------------------------------------------------------------------------------------------
+# Selection on seeds 1..N, scores on N+1..2N
+# --------------------------------------------------------------------------------------------------
+def cells(runs: list[Run], env_scores: dict) -> dict[tuple, float]:
+    """{(script, setting label, env, seed): normalized final score} of the finished, scored runs."""
+    out = {}
+    for run, sc in report.collect(runs, env_scores).items():
+        if np.isfinite(sc.final_norm):
+            name, label = run.tag.split(" ")
+            out[(run.script, label, name, run.seed)] = sc.final_norm
+    return out
+
+
+def complete_envs(c: dict, script: str, settings: list[Setting], envs: list[str], seeds: int) -> list[str]:
+    """The envs on which every setting has a score for every seed 1..2 seeds."""
+    return [e for e in envs if all((script, st.label, e, k) in c for st in settings for k in range(1, 2 * seeds + 1))]
+
+
+def pick(settings: list[Setting], script: str, score) -> Setting:
+    """The setting with the highest score(setting); a tie goes to the default, then to the first in the grid."""
+    return max(settings, key=lambda st: (score(st), st.is_default(script)))
+
+
+def suite_ci(stack: np.ndarray, stat, reps: int, seed: int = 0) -> tuple[float, float]:
+    """95% CI of stat over an (envs x seeds x k) array: report.bootstrap_ci resamples the envs, and within each drawn
+    env its seeds; every stat sees the same draws."""
+    inner = np.random.default_rng(seed + 1)
+
+    def resampled(x):
+        idx = inner.integers(0, x.shape[1], x.shape[:2])
+        return stat(x[np.arange(len(x))[:, None], idx])
+    return report.bootstrap_ci(stack, resampled, reps, seed)
+
+
+NUMBERS = {  # of an (envs x scoring seeds x [default, best single setting, per-env best]) array
+    "default": lambda x: report.iqm(x[..., 0].ravel()),
+    "best single setting": lambda x: report.iqm(x[..., 1].ravel()),
+    "per-env best": lambda x: report.iqm(x[..., 2].ravel()),
+    "tuning gain": lambda x: report.iqm(x[..., 2].ravel()) - report.iqm(x[..., 0].ravel()),
+    "one-set cost": lambda x: report.iqm(x[..., 2].ravel()) - report.iqm(x[..., 1].ravel()),
+}
+
+
+def tuning(c: dict, script: str, settings: list[Setting], envs: list[str], seeds: int = SEEDS,
+           reps: int = BOOTSTRAP_REPS) -> dict | None:
+    """The four numbers and the picks of one estimator on the envs where all its runs are scored (None if none is,
+    or its default is not among `settings`): {"envs", "single", "per_env", "stack", "numbers": {name: (point, lo,
+    hi)}}. The picks look at seeds 1..seeds only; the numbers at seeds+1..2 seeds only."""
+    default = next((st for st in settings if st.is_default(script)), None)
+    done = complete_envs(c, script, settings, envs, seeds)
+    if default is None or not done:
+        return None
+    select, score = range(1, seeds + 1), range(seeds + 1, 2 * seeds + 1)
+    single = pick(settings, script, lambda st: report.iqm(np.array([c[(script, st.label, e, k)] for e in done
+                                                                      for k in select])))
+    per_env = {e: pick(settings, script, lambda st: float(np.mean([c[(script, st.label, e, k)] for k in select])))
+               for e in done}
+    stack = np.array([[[c[(script, st.label, e, k)] for st in (default, single, per_env[e])] for k in score]
+                      for e in done])
+    numbers = {name: (stat(stack), *suite_ci(stack, stat, reps)) for name, stat in NUMBERS.items()}
+    return {"envs": done, "default": default, "single": single, "per_env": per_env, "stack": stack,
+            "numbers": numbers}
+
+
 # --grid long: {name: (fastenvs env, delay L or None, budget in iterations of runner.BATCH)}
 LONG_ENVS = {"squared": ("squared", None, 16), "delay16": ("delay", 16, 16), "delay50": ("delay", 50, 32),
              "delay200": ("delay", 200, 32), "delay200long": ("delay", 200, 128), "breakout": ("breakout", None, 48)}
 LONG_DEFAULT_ENVS = ("squared", "delay16", "delay50", "delay200")
 LONG_SEEDS = 3
+TUNING_BEGIN, TUNING_END = "<!-- tuning results: benchmarks/sensitivity.py -->", "<!-- /tuning results -->"
 LONG_BEGIN, LONG_END = "<!-- long-horizon grid: benchmarks/sensitivity.py --grid long -->", "<!-- /long-horizon grid -->"
 
 
@@ -190,133 +339,97 @@ def long_report(runs, where, envs, env_scores, args, out, command) -> str:
               f"* Budgets (env steps per run): {budgets}; every other hyperparameter at the script's default",
               f"* Machine: {runner.machine()}; one thread per run; report written {datetime.date.today().isoformat()}",
               f"* Run directories: `{runner.rel(out)}/<script>/<env>/<setting>/seed<k>/`", LONG_END]
-    return write_long_section("\n".join(lines), os.path.join(args.report_dir, "sensitivity.md"))
+    return write_section("\n".join(lines), os.path.join(args.report_dir, "sensitivity.md"))
 
 
-def write_long_section(block: str, path: str) -> str:
-    """Replace the block between LONG_BEGIN and LONG_END of `path` (or append it), keeping the rest."""
+def write_section(block: str, path: str, begin: str = None, end: str = None) -> str:
+    """Replace the block between `begin` and `end` of `path` (default: the --grid long markers), or append it, keeping
+    the rest."""
+    begin, end = begin or LONG_BEGIN, end or LONG_END
     text = open(path).read() if os.path.exists(path) else ""
-    head, _, rest = text.partition(LONG_BEGIN)
-    tail = rest.partition(LONG_END)[2] if rest else ""
+    head, _, rest = text.partition(begin)
+    tail = rest.partition(end)[2] if rest else ""
     with open(path, "w") as f:
         f.write(head.rstrip("\n") + "\n\n" + block + "\n" + tail.lstrip("\n"))
     return path
 
 
-def grid(script: str) -> list[Setting]:
-    if script == "ppo_gae":
-        return [Setting(f"gamma{g}_lambda{lam}", (("gamma", g), ("gae_lambda", lam)))
-                for g in GAMMAS for lam in GAE_LAMBDAS]
-    if script == "ppo_reward_horizon":
-        return [Setting(f"H{h}", (("horizon", h),)) for h in HORIZONS]
-    if script == "ppo_avg_reward":
-        return [Setting(f"lambda{lam}_{mode}" + (f"{cost:g}" if cost else ""),
-                        (("gae_lambda", lam), ("terminal_mode", mode), ("reset_cost", cost)))
-                for lam in AVG_LAMBDAS for mode, cost in AVG_ENDS]
-    raise ValueError(script)
-
-
-def describe(setting: Setting) -> str:
-    """A grid point for people: "γ 0.99, λ 0.95", "H 32", "λ 0.95, reset, cost 1"."""
-    names = {"gamma": "γ", "gae_lambda": "λ", "horizon": "H", "reset_cost": "cost"}
-    parts = []
-    for name, value in setting.values:
-        if name == "reset_cost" and setting.get("terminal_mode") == "absorb":
-            continue  # absorbing ends ignore the reset cost
-        parts.append(value if isinstance(value, str) else f"{names[name]} {value:g}")
-    return ", ".join(parts)
-
-
-def select_settings(text: str | None, variants: list[str]) -> dict[str, list[Setting]]:
-    grids = {s: grid(s) for s in variants}
-    if not text:
-        return grids
-    wanted = runner.parse_list(text)
-    known = {st.label for s in variants for st in grids[s]}
-    for label in wanted:
-        if label not in known:
-            raise UserError(f"unknown setting {label!r} for {', '.join(variants)}: use labels such as "
-                            f"{', '.join(g[0].label for g in grids.values())}")
-    return {s: [st for st in grids[s] if st.label in wanted] for s in variants}
-
 
 # --------------------------------------------------------------------------------------------------
-# Report
+# Report: docs/sensitivity.md and docs/sensitivity/*.png
 # --------------------------------------------------------------------------------------------------
-def table(scores, runs, script, env, settings):
-    """{setting label: (mean, std, seeds)} of the normalized final score over the finished seeds."""
-    out = {}
-    for st in settings:
-        vals = [s.final_norm for r, s in scores.items() if r.script == script and r.env == env and r.tag == st.label]
-        m, sd = report.mean_std(vals)
-        out[st.label] = (m, sd, len(vals))
-    return out
+def mean_of(c: dict, script: str, label: str, env: str, seeds) -> float:
+    v = [c[(script, label, env, k)] for k in seeds if (script, label, env, k) in c]
+    return float(np.mean(v)) if v else math.nan
 
 
-def plot_gae(results, envs, settings, path):
+def plot_heatmaps(c, script, settings, envs, result, seeds, path):
+    """One panel per env: each setting's mean normalized final score on the scoring seeds; red box: the default,
+    white circle: the env's own pick, dashed box: the best single setting (both picked on the selection seeds)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    gammas = sorted({st.get("gamma") for st in settings})
-    lams = sorted({st.get("gae_lambda") for st in settings})
-    fig, axes = plt.subplots(1, len(envs), figsize=(3.4 * len(envs), 3.0), squeeze=False)
-    for ax, env in zip(axes[0], envs):
-        grid_ = np.full((len(gammas), len(lams)), np.nan)
+    rows, cols = list(dict.fromkeys(st.row for st in settings)), list(dict.fromkeys(st.col for st in settings))
+    ncols = min(5, len(envs))
+    nrows = math.ceil(len(envs) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.1 * nrows), squeeze=False)
+    where = {st.label: (rows.index(st.row), cols.index(st.col)) for st in settings}
+    for ax, env in zip(axes.flat, envs):
+        g = np.full((len(rows), len(cols)), np.nan)
         for st in settings:
-            grid_[gammas.index(st.get("gamma")), lams.index(st.get("gae_lambda"))] = results[env][st.label][0]
-        im = ax.imshow(grid_, cmap="viridis", aspect="auto")
-        finite = grid_[np.isfinite(grid_)]
-        mid = (finite.min() + finite.max()) / 2 if finite.size else 0
-        for i in range(len(gammas)):
-            for j in range(len(lams)):
-                if np.isfinite(grid_[i, j]):
-                    ax.text(j, i, f"{grid_[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                            color="black" if grid_[i, j] > mid else "white")
-        d = DEFAULTS["ppo_gae"]
-        if d["gamma"] in gammas and d["gae_lambda"] in lams:
-            ax.add_patch(Rectangle((lams.index(d["gae_lambda"]) - 0.5, gammas.index(d["gamma"]) - 0.5), 1, 1,
-                                   fill=False, ec="red", lw=2))
-        ax.set_xticks(range(len(lams)), [f"{x:g}" for x in lams], fontsize=8)
-        ax.set_yticks(range(len(gammas)), [f"{x:g}" for x in gammas], fontsize=8)
-        ax.set_xlabel("λ (--gae-lambda)", fontsize=8)
-        ax.set_ylabel("γ (--gamma)", fontsize=8)
-        ax.set_title(env, fontsize=10)
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+            g[where[st.label]] = mean_of(c, script, st.label, env, range(seeds + 1, 2 * seeds + 1))
+        ax.imshow(g, cmap="viridis", vmin=min(0.0, np.nanmin(g)) if np.isfinite(g).any() else 0, vmax=1,
+                  aspect="auto")
+        for (i, j), v in np.ndenumerate(g):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6, color="white" if v < 0.6 else "black")
+        marks = [(next(st for st in settings if st.is_default(script)).label, dict(ec="red", lw=2))]
+        if result and env in result["per_env"]:
+            i, j = where[result["per_env"][env].label]
+            ax.plot(j, i - 0.3, "o", ms=4, mfc="white", mec="black")
+            marks.append((result["single"].label, dict(ec="cyan", lw=1.5, ls="--")))
+        for label, style in marks:
+            i, j = where[label]
+            ax.add_patch(Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False, **style))
+        ax.set_xticks(range(len(cols)), cols, fontsize=6)
+        ax.set_yticks(range(len(rows)), rows, fontsize=6)
+        ax.set_title(env, fontsize=8)
+    for ax in list(axes.flat)[len(envs):]:
+        ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=report.DPI)
     plt.close(fig)
 
 
-def plot_lines(results, envs, settings, x_name, group, path, xlabel, log2=False):
-    """Mean normalized final score (± std over seeds) against `x_name`, one line per env (and group)."""
+def gain_per_env(result: dict, reps: int) -> dict[str, tuple[float, float, float]]:
+    """{env: (mean over the scoring seeds of per-env best - default, 95% CI)}, the seeds paired."""
+    out = {}
+    for e, x in zip(result["envs"], result["stack"]):
+        d = x[:, 2] - x[:, 0]
+        out[e] = (float(d.mean()), *report.bootstrap_ci(d, np.mean, reps))
+    return out
+
+
+def plot_gain(results: dict, envs: list[str], reps: int, path: str):
+    """Tuning gain per env (mean over scoring seeds, 95% CI) against the env's reward delay, per estimator."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.2, 3.2))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    styles = ["-", "--", ":", "-."]
-    groups = sorted({group(st) for st in settings}, key=str) if group else [None]
-    for e, env in enumerate(envs):
-        for g, key in enumerate(groups):
-            pts = sorted((st.get(x_name), results[env][st.label]) for st in settings if not group or group(st) == key)
-            pts = [(x, m, sd) for x, (m, sd, n) in pts if not math.isnan(m)]
-            if not pts:
-                continue
-            xs, ms, sds = zip(*pts)
-            sds = [0.0 if math.isnan(s) else s for s in sds]
-            label = env if key is None else f"{env}, {key}"
-            ax.errorbar(xs, ms, yerr=sds, color=colors[e % len(colors)], ls=styles[g % len(styles)], marker="o",
-                        ms=3, capsize=2, lw=1.3, label=label)
-    if log2:
-        ax.set_xscale("log", base=2)
-    xs = sorted({st.get(x_name) for st in settings})
-    ax.set_xticks(xs, [f"{x:g}" for x in xs])
-    ax.tick_params(labelsize=8)
-    ax.set_xlabel(xlabel, fontsize=9)
-    ax.set_ylabel("normalized final score", fontsize=9)
+    order = sorted(envs, key=lambda e: (REWARD_DELAY.get(e, (None,))[0] is None, REWARD_DELAY.get(e, (0,))[0] or 0))
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for i, (s, res) in enumerate(results.items()):
+        gains = gain_per_env(res, reps)
+        pts = [(order.index(e) + 0.15 * (i - 1), *gains[e]) for e in order if e in gains]
+        if pts:
+            x, m, lo, hi = map(np.array, zip(*pts))
+            ax.errorbar(x, m, yerr=[m - lo, hi - m], fmt="o", color=COLORS.get(s), capsize=2, label=LABELS[s])
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set_xticks(range(len(order)), [f"{e}\n{REWARD_DELAY.get(e, (0, '?'))[1]}" for e in order], fontsize=7)
+    ax.set_xlabel("env, and steps from the decisive action to its reward (docs/envs.md)", fontsize=8)
+    ax.set_ylabel("tuning gain (per-env best − default)", fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
@@ -324,121 +437,80 @@ def plot_lines(results, envs, settings, x_name, group, path, xlabel, log2=False)
     plt.close(fig)
 
 
-def write_report(runs, settings, envs, env_scores, args, out, command) -> str:
+def stated_cost(runs, settings, envs, seeds, parallel) -> str:
+    steps, seconds = runner.estimate(runs, parallel)
+    return (f"{len(runs)} runs ({' + '.join(str(len(v)) for v in settings.values())} settings x {len(envs)} envs x "
+            f"{2 * seeds} seeds), {steps / 1e9:.2f}G env steps; about {runner.fmt_duration(seconds)} with {parallel} "
+            f"at a time, one thread each, at {runner.ASSUMED_SPS_PER_RUN:,} steps/s per run")
+
+
+def write_report(runs, settings, envs, seeds, env_scores, args, out, command, reps=BOOTSTRAP_REPS) -> str:
+    """Write the results between TUNING_BEGIN and TUNING_END of <report dir>/sensitivity.md, and the plots; return
+    the path. The rest of the page (the design, the --grid long section) is kept."""
     report.require_report_packages()
-    scores = report.collect(runs, env_scores)
-    variants = list(settings)
-    results = {s: {env: table(scores, runs, s, env, settings[s]) for env in envs} for s in variants}
+    c = cells(runs, env_scores)
+    results = {s: r for s in settings for r in [tuning(c, s, settings[s], envs, seeds, reps)] if r}
     plots_dir = os.path.join(args.report_dir, "sensitivity")
-    os.makedirs(plots_dir, exist_ok=True)
-    budgets = {env: next(r.budget for r in runs if r.env == env) for env in envs}
-    fmt = report.fmt_ms
-
-    lines = ["# Hyperparameter sensitivity", "",
-             "How far does each variant's score move with the settings of its own advantage estimator, with every "
-             "other hyperparameter at the script's default? The score of a run is its normalized final score "
-             "(as in [results.md](results.md): 0 is the random policy, 1 the maximum score; the mean of "
-             f"`episode_score` over the last {report.FINAL_FRACTION:.0%} of the steps); each cell is the mean over "
-             "seeds (± standard deviation). The gap between the best grid point and the default on an env is "
-             "what tuning for that env would buy: the cost of one setting for every env.", "",
-             "The best of a grid is picked on the same few seeds it is scored on, so it is biased upwards, and "
-             "more so for larger grids (GAE has 20 points, reward horizon 6, average reward 8): read small gaps "
-             "as no gap.", ""]
-    n_done = len(scores)
-    if n_done < len(runs):
-        lines += [f"**Incomplete:** {n_done} of {len(runs)} runs finished; the tables use those only.", ""]
-
-    lines += ["## Summary", "",
-              "| variant | env | best setting | best score | default score | gap |", "|---|---|---|---:|---:|---:|"]
-    for s in variants:
-        default = next((st for st in settings[s] if st.is_default(s)), None)
-        for env in envs:
-            res = results[s][env]
-            done = [st for st in settings[s] if not math.isnan(res[st.label][0])]
-            if not done:
-                lines.append(f"| {LABELS[s]} | {env} | - | - | - | - |")
-                continue
-            best = max(done, key=lambda st: res[st.label][0])
-            dm = res[default.label][0] if default else math.nan
-            gap = "-" if math.isnan(dm) else f"{res[best.label][0] - dm:+.3f}"
-            lines.append(f"| {LABELS[s]} | {env} | {describe(best)} | {fmt(*res[best.label][:2], 3)} | "
-                         f"{fmt(*res[default.label][:2], 3) if default else '-'} | {gap} |")
-        # one setting for every env: the grid point with the best mean over envs
-        full = [st for st in settings[s] if all(not math.isnan(results[s][e][st.label][0]) for e in envs)]
-        if len(envs) > 1 and full:
-            mean = {st.label: float(np.mean([results[s][e][st.label][0] for e in envs])) for st in full}
-            best = max(full, key=lambda st: mean[st.label])
-            dm = mean.get(default.label, math.nan) if default else math.nan
-            lines.append(f"| {LABELS[s]} | mean over envs, one setting | {describe(best)} | {mean[best.label]:.3f} | "
-                         f"{'-' if math.isnan(dm) else f'{dm:.3f}'} | "
-                         f"{'-' if math.isnan(dm) else f'{mean[best.label] - dm:+.3f}'} |")
-    lines += ["", "Defaults: " + "; ".join(f"{LABELS[s]} {describe(st)}" for s in variants for st in settings[s]
-                                           if st.is_default(s)) + ".", ""]
-
-    sections = {
-        "ppo_gae": ("GAE: γ × λ", "gae.png",
-                    "heatmap per env of the mean normalized final score; red box: the default"),
-        "ppo_reward_horizon": ("Reward horizon: H", "reward_horizon.png", "mean normalized final score against H"),
-        "ppo_avg_reward": ("Average reward: λ × episode ends", "avg_reward.png",
-                           "mean normalized final score against λ; solid: absorbing ends, dashed: reset at cost 1"),
-    }
-    for s in variants:
-        title, png, caption = sections[s]
-        lines += [f"## {title}", "", "| setting | " + " | ".join(envs) + " |", "|---|" + "---:|" * len(envs)]
-        for st in settings[s]:
-            mark = " (default)" if st.is_default(s) else ""
-            lines.append(f"| {describe(st)}{mark} | " + " | ".join(fmt(*results[s][e][st.label][:2], 3) for e in envs)
-                         + " |")
-        lines.append("")
-        if not any(r.script == s for r in scores):
-            continue
-        path = os.path.join(plots_dir, png)
-        if s == "ppo_gae":
-            plot_gae(results[s], envs, settings[s], path)
-        elif s == "ppo_reward_horizon":
-            plot_lines(results[s], envs, settings[s], "horizon", None, path, "H (--horizon)", log2=True)
-        else:
-            plot_lines(results[s], envs, settings[s], "gae_lambda",
-                       lambda st: "absorb" if st.get("terminal_mode") == "absorb" else "reset, cost 1", path,
-                       "λ (--gae-lambda)")
-        lines += [f"![{title}](sensitivity/{png})", "", f"{caption[0].upper()}{caption[1:]}.", ""]
-
+    lines = [TUNING_BEGIN, "## Results", "", f"Planned ({args.profile} profile; `python benchmarks/sensitivity.py "
+             f"--dry-run` prints it): {stated_cost(runs, settings, envs, seeds, args.parallel)}.", ""]
+    if not results:
+        lines += [f"**Not run yet: no numbers.** {len(c)} of {len(runs)} runs are finished, and no estimator has "
+                  "every run of an env.", ""]
+    else:
+        if len(c) < len(runs):
+            lines += [f"**Incomplete:** {len(c)} of {len(runs)} runs finished; an estimator's numbers use the envs "
+                      "where all its runs are.", ""]
+        lines += [f"IQM of the normalized final score over envs × seeds {seeds + 1}..{2 * seeds} (95% CI; the picks "
+                  f"made on seeds 1..{seeds}).", "",
+                  "| estimator | " + " | ".join(NUMBERS) + " | the single setting picked | envs |", "|---|" + "---|" * 7]
+        for s, r in results.items():
+            cells_ = " | ".join(f"**{p:.3f}** [{lo:.3f}, {hi:.3f}]" for p, lo, hi in r["numbers"].values())
+            lines.append(f"| {LABELS[s]} | {cells_} | {describe(r['single'])} | {len(r['envs'])} |")
+        lines += ["", "### Per env", "", f"Mean normalized final score over seeds {seeds + 1}..{2 * seeds}, with each "
+                  "env's own pick; tuning gain with a 95% bootstrap CI over the scoring seeds (paired).", "",
+                  "| estimator | env | default | best single setting | per-env best | tuning gain |",
+                  "|---|---|---:|---:|---:|---|"]
+        for s, r in results.items():
+            gains = gain_per_env(r, reps)
+            for e, x in zip(r["envs"], r["stack"]):
+                m = x.mean(0)
+                lines.append(f"| {LABELS[s]} | {e} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} ({describe(r['per_env'][e])}) "
+                             f"| {gains[e][0]:+.3f} [{gains[e][1]:+.3f}, {gains[e][2]:+.3f}] |")
+        os.makedirs(plots_dir, exist_ok=True)
+        lines += ["", f"Heatmaps: each setting's mean over seeds {seeds + 1}..{2 * seeds}; red box the default, dashed "
+                  "box the best single setting, white dot the env's own pick.", ""]
+        for s, r in results.items():
+            plot_heatmaps(c, s, settings[s], r["envs"], r, seeds, os.path.join(plots_dir, f"tuning_{s}.png"))
+            lines += [f"![{LABELS[s]}: every setting on every env](sensitivity/tuning_{s}.png)", ""]
+        plot_gain(results, envs, reps, os.path.join(plots_dir, "tuning_gain.png"))
+        lines += ["![tuning gain per env against its reward delay](sensitivity/tuning_gain.png)", ""]
     invocations = [i for i in runner.read_invocations(out) if i.get("runs_executed")]
-    wall = sum(i.get("wall_s", 0.0) for i in invocations)
-    lines += ["## How this was made", "",
-              f"* Command: `{invocations[-1]['command'] if invocations else command}`"
-              + (f" (run in {len(invocations)} sittings)" if len(invocations) > 1 else ""),
-              f"* Seeds: 1..{args.seeds}; {n_done} of {len(runs)} runs finished; "
-              f"{sum(r.budget for r in runs) / 1e6:.0f}M env steps in all; wall time "
-              f"{runner.fmt_duration(wall) if wall else 'not recorded'}",
-              f"* Budgets ({args.profile} profile of benchmarks/suites.py, env steps per run): "
-              + ", ".join(f"{env} {budgets[env]:,}" for env in envs),
-              f"* Machine: {runner.machine()}; one thread per run; {runner.versions()}",
-              f"* Date: {report.run_dates(invocations)}report written {datetime.date.today().isoformat()}",
-              f"* Run directories: `{runner.rel(out)}/<script>/<env>/<setting>/seed<k>/`", ""]
-    path = os.path.join(args.report_dir, "sensitivity.md")
-    old = open(path).read() if os.path.exists(path) else ""
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    if LONG_BEGIN in old:  # the --grid long section is another command's: keep it
-        write_long_section(LONG_BEGIN + old.partition(LONG_BEGIN)[2].partition(LONG_END)[0] + LONG_END, path)
-    return path
+    if invocations:
+        wall = sum(i.get("wall_s", 0.0) for i in invocations)
+        commands = "; ".join(dict.fromkeys(f"`{i['command']}`" for i in invocations))
+        lines += [f"* Commands: {commands}; wall time {runner.fmt_duration(wall) if wall else 'not recorded'}",
+                  f"* Machine: {runner.machine()}; one thread per run; {runner.versions()}",
+                  f"* Date: {report.run_dates(invocations)}report written {datetime.date.today().isoformat()}",
+                  f"* Run directories: `{runner.rel(out)}/<script>/<env>/<setting>/seed<k>/`", ""]
+    return write_section("\n".join(lines + [TUNING_END]), os.path.join(args.report_dir, "sensitivity.md"),
+                         TUNING_BEGIN, TUNING_END)
 
 
 def parser() -> runner.Parser:
     p = runner.Parser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                      epilog="\n".join(__doc__.splitlines()[2:18]))
-    p.add_argument("--grid", choices=("default", "long"), default="default",
-                   help="default: each script's own grid; long: reward bins and the adaptive cut")
+                      epilog="\n".join(__doc__.splitlines()[2:26]))
+    p.add_argument("--grid", choices=("tuning", "long"), default="tuning",
+                   help="tuning: each estimator's own grid on every env (default); long: reward bins and the adaptive cut")
     p.add_argument("--profile", default="quick", help="budget profile of benchmarks/suites.py: quick or full")
-    p.add_argument("--envs", default=None, help=f"comma-separated envs (default: {','.join(DEFAULT_ENVS)}; "
-                   f"--grid long: {','.join(LONG_DEFAULT_ENVS)})")
+    p.add_argument("--envs", default=None, help="comma-separated envs (default: the fastenvs suite with delay16, "
+                   f"delay50, delay200 for delay; --grid long: {','.join(LONG_DEFAULT_ENVS)})")
     p.add_argument("--variants", default=None, help="comma-separated scripts (default: all three)")
     p.add_argument("--settings", default=None, help="comma-separated grid points to run, by label (default: all)")
-    p.add_argument("--seeds", type=int, default=None,
-                   help=f"seeds per grid point: 1..N (default {DEFAULT_SEEDS}; --grid long {LONG_SEEDS})")
+    p.add_argument("--seeds", type=int, default=None, help=f"tuning: seeds 1..N select and N+1..2N score (default "
+                   f"{SEEDS}); --grid long: seeds 1..N (default {LONG_SEEDS})")
     p.add_argument("--report-dir", default=os.path.join(ROOT, "docs"), help="where sensitivity.md and its plots go")
-    runner.add_run_flags(p, "results directory (default: runs/sensitivity/<profile>, or .../long)")
+    p.add_argument("--bootstrap-reps", type=int, default=BOOTSTRAP_REPS, help=argparse.SUPPRESS)  # smoke tests
+    runner.add_run_flags(p, "results directory (default: runs/tuning/<profile>; --grid long: runs/sensitivity/long)")
     return p
 
 
@@ -448,7 +520,7 @@ def check(args, default_seeds: int):
         raise UserError(f"unknown profile {args.profile!r}: use {', '.join(suites.BUDGETS)}")
     args.seeds = default_seeds if args.seeds is None else args.seeds
     if args.seeds < 1:
-        raise UserError(f"--seeds={args.seeds} is not allowed: use an integer >= 1 (the seeds are 1..N)")
+        raise UserError(f"--seeds={args.seeds} is not allowed: use an integer >= 1")
 
 
 def main(argv=None):
@@ -457,9 +529,9 @@ def main(argv=None):
     if args.grid == "long":
         return main_long(args, command)
     try:
-        check(args, DEFAULT_SEEDS)
+        check(args, SEEDS)
         env_scores = suites.parse_env_scores()
-        envs = suites.select_envs(args.envs or ",".join(DEFAULT_ENVS), args.profile, env_scores)
+        envs = select_tuning_envs(args.envs, args.profile, env_scores)
         variants = suites.select_variants(args.variants)
         settings = select_settings(args.settings, variants)
         extra = tuple(shlex.split(args.script_args))
@@ -467,16 +539,16 @@ def main(argv=None):
         fail(str(e))
     if not args.dry_run:
         report.require_report_packages()
-    out = os.path.abspath(args.out or os.path.join(ROOT, "runs", "sensitivity", args.profile))
-    runs = [Run(s, env, seed, runner.scaled_budget(suites.BUDGETS[args.profile][env], args.budget_scale),
-                os.path.join(out, s, env, st.label, f"seed{seed}"), st.flags() + extra, st.label)
-            for s in variants for env in envs for st in settings[s] for seed in range(1, args.seeds + 1)]
-    print(f"sensitivity, {args.profile} budgets: {', '.join(f'{s} ({len(settings[s])} points)' for s in variants)} "
-          f"x {len(envs)} envs ({', '.join(envs)}) x {args.seeds} seeds, results in {runner.rel(out)}")
+    out = os.path.abspath(args.out or os.path.join(ROOT, "runs", "tuning", args.profile))
+    runs = plan(variants, settings, envs, args.seeds, args.profile, out, extra, args.budget_scale)
+    print(f"tuning, {args.profile} budgets: {' + '.join(f'{len(settings[s])} {s}' for s in variants)} settings x "
+          f"{len(envs)} envs ({', '.join(envs)}) x {2 * args.seeds} seeds (1..{args.seeds} select, "
+          f"{args.seeds + 1}..{2 * args.seeds} score), results in {runner.rel(out)}")
     failed = runner.execute(runs, args, out, command)
     if args.dry_run:
         return
-    print(f"report: {runner.rel(write_report(runs, settings, envs, env_scores, args, out, command))}")
+    path = write_report(runs, settings, envs, args.seeds, env_scores, args, out, command, args.bootstrap_reps)
+    print(f"report: {runner.rel(path)}")
     if failed:
         sys.exit(1)
 
@@ -505,6 +577,7 @@ def main_long(args, command):
     print(f"report: {runner.rel(long_report(runs, where, envs, env_scores, args, out, command))}")
     if failed:
         sys.exit(1)
+
 
 
 if __name__ == "__main__":

@@ -421,13 +421,13 @@ def test_report_with_no_finished_run_at_all(tmp_path):
 
 
 def test_sensitivity_grid_selection():
-    settings = sensitivity.select_settings("H32,gamma0.9_lambda0.5", ["ppo_gae", "ppo_reward_horizon"])
-    assert [st.label for st in settings["ppo_gae"]] == ["gamma0.9_lambda0.5"]
+    settings = sensitivity.select_settings("H32,gamma0.95_lambda0.8", ["ppo_gae", "ppo_reward_horizon"])
+    assert [st.label for st in settings["ppo_gae"]] == ["gamma0.95_lambda0.8"]
     assert [st.label for st in settings["ppo_reward_horizon"]] == ["H32"]
     with pytest.raises(runner.UserError, match="unknown setting 'H7'"):
         sensitivity.select_settings("H7", ["ppo_reward_horizon"])
-    assert len(sensitivity.grid("ppo_gae")) == 20 and len(sensitivity.grid("ppo_reward_horizon")) == 6
-    assert len(sensitivity.grid("ppo_avg_reward")) == 8
+    assert len(sensitivity.grid("ppo_gae")) == 9 and len(sensitivity.grid("ppo_reward_horizon")) == 7
+    assert len(sensitivity.grid("ppo_avg_reward")) == 6
 
 
 def test_long_grid_runs(tmp_path):

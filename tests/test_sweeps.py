@@ -74,19 +74,35 @@ def test_sweep_parses_with_its_script(path):
         module.check_args(args)  # exits with code 2 on a value the script refuses
 
 
-def test_sweep_grids_match_the_sensitivity_grids():
+def test_sweep_grids_match_the_tuning_grids():
+    """The sweeps of each script hold together exactly the points of benchmarks/sensitivity.py's grid, on the
+    fastenvs suite (delay at its default L) with seeds 1..6; reset_cost is fixed at 1 (absorb ignores it)."""
     import sensitivity
 
+    suite = {sensitivity.env_of(e)[0] for e in sensitivity.tuning_envs("quick", suites_scores())}
+    keys = ("gamma", "gae_lambda", "horizon", "bins", "head_weighting", "terminal_mode")
+    swept = {}
     for path in SWEEPS:
         config = load(path)
         script = config["program"].removesuffix(".py")
         params = {name: values_of(spec) for name, spec in config["parameters"].items()}
-        assert tuple(params["env"]) == sensitivity.DEFAULT_ENVS
-        assert params["seed"] == list(range(1, sensitivity.DEFAULT_SEEDS + 1))
-        grid = {tuple(st.get(k) for k in ("gamma", "gae_lambda", "horizon", "terminal_mode") if k in dict(st.values))
+        assert set(params["env"]) == suite, path
+        assert params["seed"] == list(range(1, 2 * sensitivity.SEEDS + 1)), path
+        defaults = script_module(config).Args()
+        points = [{}]
+        for k in (k for k in keys if k in params):
+            points = [{**p, k: v} for p in points for v in params[k]]
+        swept.setdefault(script, set()).update(
+            frozenset((k, v) for k, v in p.items() if v != getattr(defaults, k)) for p in points)
+    for script, points in swept.items():
+        defaults = __import__(script).Args()
+        grid = {frozenset((k, v) for k, v in st.values if k in keys and v != getattr(defaults, k))
                 for st in sensitivity.grid(script)}
-        keys = [k for k in ("gamma", "gae_lambda", "horizon", "terminal_mode") if k in params]
-        swept = {()}
-        for k in keys:
-            swept = {p + (v,) for p in swept for v in params[k]}
-        assert swept == grid, path
+        assert points == grid, script
+    assert set(swept) == {"ppo_gae", "ppo_reward_horizon", "ppo_avg_reward"}
+
+
+def suites_scores():
+    import suites
+
+    return suites.parse_env_scores()
