@@ -134,3 +134,19 @@ def test_a_script_without_the_extra_names_it():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=THREADS, timeout=300)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip() == "error: --env procgen/starpilot needs the procgen extra: pip install -e '.[procgen]'"
+
+
+def test_evaluate_films_a_procgen_policy(pg, tmp_path):
+    run = [sys.executable, os.path.join(ROOT, "ppo_gae.py"), "--env", "procgen/starpilot", "--num-envs", "8", "--num-steps",
+           "16", "--num-minibatches", "2", "--update-epochs", "1", "--total-timesteps", "128", "--threads", "1",
+           "--save-model", "--run-dir", str(tmp_path)]
+    assert subprocess.run(run, capture_output=True, cwd=ROOT, env=THREADS, timeout=300).returncode == 0
+    gif = tmp_path / "starpilot.gif"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "evaluate.py"), str(tmp_path / "agent.pt"),
+                        "--episodes", "2", "--num-envs", "2", "--gif", str(gif)],
+                       capture_output=True, text=True, cwd=ROOT, env=THREADS, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    from PIL import Image
+
+    with Image.open(gif) as im:
+        assert im.size == (512, 512) and im.n_frames > 1  # the backend's 512 x 512 render of env 0
