@@ -46,8 +46,9 @@ EVAL_EPISODES = 100
 # Hopper-v5 reward horizon 3,585 and average reward 3,700 (GAE 3,767); MinAtar/Breakout-v1 reward
 # horizon 5,842, average reward 5,834 (GAE 6,054).
 ASSUMED_SPS_PER_RUN = 15_000
-# procgen: training steps/s of one run on one thread of the 2-core machine, ppo_gae.py on procgen/starpilot (docs/families.md)
-PROCGEN_SPS = 600
+# procgen: training steps/s of one run on one thread of the 2-core machine, ppo_gae.py on procgen/starpilot with
+# its defaults, two runs side by side (median of their iterations 2 and 3: 395 to 412; docs/families.md)
+PROCGEN_SPS = 406
 MEASURED_SPS = {
     "MinAtar/Asterix-v1": 4_885, "MinAtar/Breakout-v1": 6_054, "MinAtar/Freeway-v1": 4_057,
     "MinAtar/Seaquest-v1": 4_923, "MinAtar/SpaceInvaders-v1": 3_962,

@@ -109,9 +109,9 @@ EXTRAS = {"minatar": "minatar", "mujoco": "mujoco", "procgen": "procgen"}
 #           3.0 Walker2d, 5.2 Ant, so 14.6 min for a variant and seed over the five tasks).
 #           full: 92 iterations (3.0M steps), 100 runs, 301M steps: ~7.5 h at those rates.
 # procgen   full: 763 iterations (25.0M steps), the easy-mode budget of Cobbe et al. 2020 and CleanRL's
-#           ppo_procgen.py, 320 runs, 8.0G steps: ~1,850 h (77 days) at jobs.PROCGEN_SPS: a cluster's job.
-#           quick: 61 iterations (2.0M steps, 8% of that), 192 runs, 384M steps: ~89 h. What a small machine
-#           affords (about an hour a run at PROCGEN_SPS): it measures early learning, not the paper's scores.
+#           ppo_procgen.py, 320 runs, 8.0G steps: ~2,740 h (114 days) at jobs.PROCGEN_SPS: a cluster's job.
+#           quick: 61 iterations (2.0M steps, 8% of that), 192 runs, 384M steps: ~132 h. What a small machine
+#           affords (about 1.4 h a run at PROCGEN_SPS): it measures early learning, not the paper's scores.
 BUDGETS = {
     "quick": {"bandit": 16 * BATCH, "squared": 32 * BATCH, "delay": 32 * BATCH, "chain": 32 * BATCH,
               "cartpole": 32 * BATCH, "breakout": 48 * BATCH, "pong": 48 * BATCH},
