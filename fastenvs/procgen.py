@@ -72,9 +72,9 @@ class ProcgenVecEnv(VectorEnv):
                              f"distribution_mode, render_mode, {', '.join(OPTIONS)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}: None or 'rgb_array'")
-        if int(num_envs) < 1 or int(num_levels) < 0 or int(start_level) < 0:
-            raise ValueError(f"num_envs={num_envs}, num_levels={num_levels}, start_level={start_level}: "
-                             "num_envs >= 1, the others >= 0")
+        if int(num_envs) < 1 or int(num_threads) < 1 or int(num_levels) < 0 or int(start_level) < 0:
+            raise ValueError(f"num_envs={num_envs}, num_threads={num_threads}, num_levels={num_levels}, "
+                             f"start_level={start_level}: the first two >= 1, the others >= 0")
         self.game, self.num_envs, self.render_mode = game, int(num_envs), render_mode
         self._kwargs = dict(num_levels=int(num_levels), start_level=int(start_level),
                             distribution_mode=distribution_mode, render_mode=render_mode, num_threads=int(num_threads),
@@ -100,7 +100,7 @@ class ProcgenVecEnv(VectorEnv):
         if seed is not None:
             self._seeds = np.random.default_rng(seed)
         rand_seed = int(self._seeds.integers(2 ** 31 - 1))
-        if self._stepped or rand_seed != self._backend_seed:  # an unused backend of that seed is reused as it is
+        if self._backend is None or self._stepped or rand_seed != self._backend_seed:  # an unused one of that seed is kept
             if self._backend is not None:
                 self._backend.close()
             self._make(rand_seed)

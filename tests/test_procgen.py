@@ -60,6 +60,8 @@ def test_same_seed_same_trajectory_and_another_seed_another(pg):
         assert all(np.array_equal(p, q) for p, q in zip(x[:4], y[:4]))
     assert np.array_equal(np.stack([s[0] for s in a[1:]]), np.stack([s[0] for s in b[1:]]))
     env.close()
+    assert np.array_equal(env.reset(seed=1)[0], a[0])  # a closed env makes a new backend when reset
+    env.close()
 
 
 def test_the_time_out_is_a_truncation_bootstrapped_from_the_last_seen_obs(pg):
