@@ -323,7 +323,8 @@ def make_env(env_id: str, **kwargs) -> gym.Env:
 
 
 def make_vector(env_id: str, num_envs: int, mode: str) -> gym.vector.VectorEnv:
-    """Vector env of `env_id` in `mode` ("sync", "async" or, for ALE ids, "native"), same-step autoreset."""
+    """Vector env of `env_id` in `mode` ("sync", "async"; for ALE ids "native"; for procgen/ ids "native", the
+    kit's wrapper, or "backend", procgen's own env alone), same-step autoreset."""
     register(env_id)
     same_step = gym.vector.AutoresetMode.SAME_STEP
     if family(env_id) == "procgen":  # one backend thread, as for runs side by side

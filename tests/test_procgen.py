@@ -152,3 +152,14 @@ def test_evaluate_films_a_procgen_policy(pg, tmp_path):
 
     with Image.open(gif) as im:
         assert im.size == (512, 512) and im.n_frames > 1  # the backend's 512 x 512 render of env 0
+
+
+def test_the_benchmarks_measure_and_score_procgen_ids(pg):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import env_speed
+    import random_scores
+
+    rates = env_speed.gym_rates("procgen/starpilot", 8, ["backend", "native"], steps=5, repeats=1, warmup=2)
+    assert set(rates) == {"backend", "native"} and all(r[0] > 0 for r in rates.values())
+    returns, lengths = random_scores.procgen_random_returns("procgen/starpilot", 16, seed=0, num_envs=8)
+    assert len(returns) == 16 and (lengths > 0).all() and np.isfinite(returns).all()
