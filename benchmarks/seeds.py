@@ -23,6 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report import plot_seed_curves, seed_table  # noqa: E402
+from suites import VARIANTS, suite_flags  # noqa: E402
 from runner import (BATCH, ROOT, Parser, Run, UserError, add_run_flags, check_run_flags, command_line,  # noqa: E402
                     execute, fail, metrics_rows, read_metrics, read_summary, rel)
 
@@ -63,16 +64,14 @@ for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):  # 488 iterations o
         # the same with the kit's scaling (std of the per-step reward) in place of CleanRL's
         "gae, CleanRL's flags, per-step reward std": ("ppo_gae.py", CLEANRL_MUJOCO + ["--reward-scale", "std"]),
     }, 2048)
-# A candidate MuJoCo base set that the three scripts share: CleanRL's batch as a vector layout (8 envs x 256 steps,
-# 32 minibatches, 10 epochs, lr 3e-4, 64 hidden units, no entropy bonus), every other flag the script's default;
-# rewards scaled by the discounted return for GAE (CleanRL's; its own gamma), by the per-step std for the others
-MUJOCO_BASE = ["--num-envs", "8", "--num-steps", "256", "--num-minibatches", "32", "--update-epochs", "10",
-               "--learning-rate", "3e-4", "--hidden-size", "64", "--ent-coef", "0.0"]
+# The study's MuJoCo base set (suites.SUITE_FLAGS: CleanRL's batch as 8 envs x 256 steps, the same for the three
+# scripts, GAE's rewards scaled by its discounted return), one task at a time: the same commands as
+# `study.py --suite mujoco` runs (same args; the summary keys differ: base-hopper/gae/seed1 is ppo_gae/Hopper-v5/seed1)
 for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):
     GRIDS[f"base-{_task.split('-')[0].lower()}"] = (_task, 1_000_000, (250_000, 500_000, 488 * 2048), {
-        "gae": ("ppo_gae.py", MUJOCO_BASE + ["--reward-scale", "return"]),
-        "reward horizon": ("ppo_reward_horizon.py", MUJOCO_BASE),
-        "avg reward": ("ppo_avg_reward.py", MUJOCO_BASE),
+        name: (f"{VARIANTS[key].script}.py", [*suite_flags("mujoco", VARIANTS[key].script), *VARIANTS[key].flags])
+        for name, key in (("gae", "ppo_gae"), ("reward horizon", "ppo_reward_horizon"), ("avg reward", "ppo_avg_reward"),
+                          ("gae, lambda 1", "ppo_gae_lambda1"), ("reward horizon, bins + cut", "ppo_reward_horizon_bins"))
     }, 2048)
 
 # Procgen, easy mode, unlimited levels: the three scripts at their defaults, early training (the standard budget

@@ -3,7 +3,7 @@
     pip install -e ".[bench]"                                   # rliable, matplotlib and submitit
     python benchmarks/study.py --profile quick                  # fastenvs, 3 seeds: 26 min on 2 cores (84 runs)
     python benchmarks/study.py --suite minatar --profile quick  # the five MinAtar games: about 2.6 h (.[minatar])
-    python benchmarks/study.py --suite mujoco --profile quick   # five MuJoCo tasks, 1M steps: about 1.5 h (.[mujoco])
+    python benchmarks/study.py --suite mujoco --profile quick   # five MuJoCo tasks, 1M steps: about 7.4 h (.[mujoco])
     python benchmarks/study.py --suite procgen --dry-run        # the 16 Procgen games: runs and cost (.[procgen])
     python benchmarks/study.py --suite all --profile full --dry-run      # the commands, what is done, the cost
     python benchmarks/study.py --profile quick --report-only    # aggregate the finished runs only
@@ -40,9 +40,9 @@ from report import (BOOTSTRAP_REPS, LABELS, POI_REPS, SOURCES, aggregate_with_ci
 from runner import (MARKER, ROOT, THREAD_VARS, Parser, UserError, add_run_flags, check_run_flags,  # noqa: E402
                     command_line, execute, fail, fmt_duration, is_complete, machine, read_invocations, read_metrics,
                     rel, versions)
-from suites import (DEFAULT_VARIANTS, ENVS_MD_SOURCE, PAIR_NOTES, REFERENCES, SEEDS, SUITES,  # noqa: E402
+from suites import (DEFAULT_VARIANTS, ENVS_MD_SOURCE, PAIR_NOTES, REFERENCES, SCRIPTS, SEEDS, SUITES,  # noqa: E402
                     VARIANTS, SuitePlan, all_env_scores, check_extras, plan_suite, select_suites,
-                    select_variants, suite_envs, suite_of)
+                    select_variants, suite_envs, suite_flags, suite_of)
 
 
 SUITE_TITLES = {
@@ -64,6 +64,12 @@ def suite_section(plan: SuitePlan, env_scores: dict, profile: str, plots_dir: st
     """The report's section of one suite: aggregates, probabilities of improvement, per-env tables, plots."""
     suite, envs, variants, runs = plan.suite, plan.envs, plan.variants, plan.runs
     lines = [f"## {SUITE_TITLES.get(suite, suite)}", ""]
+    flags = {script: " ".join(suite_flags(suite, script)) for script in SCRIPTS if suite_flags(suite, script)}
+    if flags:
+        common = os.path.commonprefix(list(flags.values())).strip()
+        lines += [f"Every run of this suite adds the {suite} base set to its variant's flags: `{common}`"
+                  + "".join(f"; {s}.py also `{f[len(common):].strip()}`" for s, f in flags.items()
+                            if f[len(common):].strip()) + " (`SUITE_FLAGS` in `benchmarks/suites.py`).", ""]
     scores = collect(runs, env_scores)
     n_done, n_all = len(scores), len(runs)
     if not scores:
@@ -75,6 +81,12 @@ def suite_section(plan: SuitePlan, env_scores: dict, profile: str, plots_dir: st
         variants = [k for k in variants if k not in unrun]
         runs = [r for r in runs if r.key not in unrun]
         lines += [f"Not run in this suite yet: {', '.join(LABELS.get(k, k) for k in unrun)}.", ""]
+        n_all = len(runs)
+    unrun = [e for e in envs if not any(r.env == e for r in scores)]  # likewise an env with no finished run
+    if unrun:
+        envs = [e for e in envs if e not in unrun]
+        runs = [r for r in runs if r.env not in unrun]
+        lines += [f"Not run under this plan yet: {', '.join(unrun)}.", ""]
         n_all = len(runs)
     if n_done < n_all:
         lines += [f"**Incomplete:** {n_done} of {n_all} runs finished; the tables use those only.", ""]
@@ -250,7 +262,9 @@ def report(plans: list[SuitePlan], env_scores: dict, profile: str, out: str, rep
     lines = [f"# Study results ({profile} profile)", ""]
     lines += [
         "Each variant trains with its script's default hyperparameters, the same for every env; only `--env`, "
-        "`--seed`, `--total-timesteps`, `--threads` and `--run-dir` change (and the variant's own flag). Scores are "
+        "`--seed`, `--total-timesteps`, `--threads` and `--run-dir` change (and the variant's own flag), except on "
+        "MuJoCo, where every run adds the MuJoCo base set (its section gives the flags: the kit's default batch "
+        "learns no MuJoCo task in 1M steps, so it would rank nothing). Scores are "
         "normalized per env as (score - random-policy score) / (reference score - random-policy score), with the "
         "numbers of [Reference scores](#reference-scores) (fastenvs: the maximum score of [envs.md](envs.md)): 0 is "
         "the random policy. The final score of a run is the mean score of the episodes that ended in the last "

@@ -6,11 +6,12 @@ HalfCheetah, Walker2d, Ant, Swimmer, v5) and procgen (the 16 Procgen games, easy
 the three scripts with their defaults, and `ppo_gae.py --gae-lambda 1.0` ("GAE, λ = 1"), which keeps
 γ but drops λ's bias, so a report tells "no γ" (reward horizon, average reward) from "no λ bias";
 `reward_horizon_bins` is an opt-in candidate default of the reward-horizon script (geometric bins up
-to H = 1024 and the adaptive cut). Every run
-is a script's own command line with the kit's one default set: only --env, --seed,
---total-timesteps, --threads 1 and --run-dir change (and the variant's own flags), and an env's
-budget is the same for every variant. Scores are normalized per env with REFERENCES (fastenvs:
-docs/envs.md's random-policy and maximum scores; procgen: the paper's R_min and R_max).
+to H = 1024 and the adaptive cut). Every run is a script's own command line with the kit's one
+default set: only --env, --seed, --total-timesteps, --threads 1 and --run-dir change (and the
+variant's own flags), and an env's budget is the same for every variant. MuJoCo is the one
+exception, the same for every variant too: its runs take the MuJoCo base set (SUITE_FLAGS), since
+the default batch learns no MuJoCo task in 1M steps. Scores are normalized per env with REFERENCES
+(fastenvs: docs/envs.md's random-policy and maximum scores; procgen: the paper's R_min and R_max).
 benchmarks/study.py runs and reports them; benchmarks/sensitivity.py takes the fastenvs budgets and
 env checks from here.
 """
@@ -104,10 +105,9 @@ EXTRAS = {"minatar": "minatar", "mujoco": "mujoco", "procgen": "procgen"}
 #           together every 2,501 steps, 1.28M env steps, so 32 iterations would score no episode),
 #           60 runs, 82M steps: ~2.6 h.
 #           full: 122 iterations (4.0M steps; Freeway: 3 rounds of episodes), 100 runs, 400M steps: ~12 h.
-# mujoco    quick: 31 iterations (1.02M steps, the 1M of the CleanRL references), 60 runs, 61M steps: ~1.5 h
-#           (measured 2026-12-01, 2 at a time: 1.6 min a run on HalfCheetah, 2.1 Swimmer, 2.7 Hopper,
-#           3.0 Walker2d, 5.2 Ant, so 14.6 min for a variant and seed over the five tasks).
-#           full: 92 iterations (3.0M steps), 100 runs, 301M steps: ~7.5 h at those rates.
+# mujoco    the base set below (8 envs x 256 steps: 2048 a batch). quick: 1M steps (488 iterations, the 1M of the
+#           CleanRL references), 60 runs: ~7.4 h (at jobs.MEASURED_SPS: 9 to 21 min a run). full: 3M steps, 100
+#           runs: ~37 h.
 # procgen   full: 763 iterations (25.0M steps), the easy-mode budget of Cobbe et al. 2020 and CleanRL's
 #           ppo_procgen.py, 320 runs, 8.0G steps: ~2,740 h (114 days) at jobs.PROCGEN_SPS: a cluster's job.
 #           quick: 61 iterations (2.0M steps, 8% of that), 192 runs, 384M steps: ~132 h. What a small machine
@@ -122,12 +122,23 @@ SUITE_BUDGETS = {
     "fastenvs": BUDGETS,
     "minatar": {"quick": {**{e: 32 * BATCH for e in GYM_ENVS["minatar"]}, "MinAtar/Freeway-v1": 80 * BATCH},
                 "full": {e: 122 * BATCH for e in GYM_ENVS["minatar"]}},
-    "mujoco": {"quick": {e: 31 * BATCH for e in GYM_ENVS["mujoco"]},
-               "full": {e: 92 * BATCH for e in GYM_ENVS["mujoco"]}},
+    "mujoco": {"quick": {e: 1_000_000 for e in GYM_ENVS["mujoco"]},
+               "full": {e: 3_000_000 for e in GYM_ENVS["mujoco"]}},
     "procgen": {"quick": {e: 61 * BATCH for e in GYM_ENVS["procgen"]},
                 "full": {e: 763 * BATCH for e in GYM_ENVS["procgen"]}},
 }
 SEEDS = {"quick": 3, "full": 5}  # seeds 1..k, every suite
+# The MuJoCo base set: at the kit's default batch (512 envs x 64 steps, 31 updates in 1M steps) no estimator learns
+# MuJoCo, so that suite would rank nothing. Every MuJoCo run takes CleanRL's batch as a vector layout (8 envs x 256
+# steps, 32 minibatches, 10 epochs), lr 3e-4, 64 hidden units and no entropy bonus, the same for the three scripts;
+# each estimator's own flags stay at their defaults. Reward scaling, per script: GAE divides by the std of its own
+# γ-discounted return (CleanRL's; with it GAE reaches CleanRL's scores, with the per-step std it does not: Hopper
+# 2521 against 1124, docs/benchmarks.md); the γ-free scripts keep the per-step std, since they have no γ.
+MUJOCO_BASE = ("--num-envs", "8", "--num-steps", "256", "--num-minibatches", "32", "--update-epochs", "10",
+               "--learning-rate", "3e-4", "--hidden-size", "64", "--ent-coef", "0.0")
+# suite -> {script: the flags every run of that script gets in that suite, before its variant's}
+SUITE_FLAGS = {"mujoco": {"ppo_gae": MUJOCO_BASE + ("--reward-scale", "return"),
+                          "ppo_reward_horizon": MUJOCO_BASE, "ppo_avg_reward": MUJOCO_BASE}}
 # Envs with both reference scores in docs/envs.md that the study leaves out on purpose, with the reason.
 # `target` checks that the scripts' continuous-action path learns at all (tests/test_learning.py);
 # it tests no reward delay, and the suite compares the variants on discrete-action envs only.
@@ -343,6 +354,11 @@ class SuitePlan:
     seeds: int
 
 
+def suite_flags(suite: str, script: str) -> tuple:
+    """The flags a suite gives every run of `script` (the MuJoCo base set), before the variant's own."""
+    return SUITE_FLAGS.get(suite, {}).get(script, ())
+
+
 def plan_suite(suite: str, envs: list[str], variants: list[str], seeds: int, profile: str, out: str,
                extra: tuple = (), scale: float = 1.0) -> SuitePlan:
     runs = []
@@ -352,7 +368,7 @@ def plan_suite(suite: str, envs: list[str], variants: list[str], seeds: int, pro
             v = VARIANTS[key]
             for seed in range(1, seeds + 1):
                 runs.append(Run(v.script, env, seed, budget, os.path.join(out, key, env_dirname(env), f"seed{seed}"),
-                                v.flags + extra, variant="" if key == v.script else key))
+                                suite_flags(suite, v.script) + v.flags + extra, variant="" if key == v.script else key))
     return SuitePlan(suite, envs, variants, runs, seeds)
 
 

@@ -190,15 +190,17 @@ def test_budgets_and_profiles():
 
 def test_gym_suites_budgets_and_costs():
     """Every env of the MinAtar and MuJoCo suites has a budget of whole iterations in both profiles, a measured
-    steps/s and a reference row; quick fits in 3 hours and full in 13 on 2 cores, 2 runs at a time."""
+    steps/s and a reference row; on 2 cores, 2 runs at a time, MinAtar's quick profile fits in 3 hours and its full
+    in 13; MuJoCo, whose base set updates 10 times more per step, in 12 and 60."""
     assert suites.SUITE_BUDGETS["fastenvs"] is suites.BUDGETS
-    for suite in ("minatar", "mujoco"):
+    for suite, limits in (("minatar", (3, 13)), ("mujoco", (12, 60))):
         envs = suites.GYM_ENVS[suite]
         assert len(envs) == 5
-        for profile, limit_h in (("quick", 3), ("full", 13)):
+        batch = runner.BATCH if suite == "minatar" else 8 * 256  # MuJoCo: the base set's 8 envs x 256 steps
+        for profile, limit_h in zip(("quick", "full"), limits):
             budgets = suites.SUITE_BUDGETS[suite][profile]
             assert set(budgets) == set(envs)
-            assert all(b % runner.BATCH == 0 and b >= runner.BATCH for b in budgets.values())
+            assert all(b >= batch and (suite == "mujoco" or b % batch == 0) for b in budgets.values())
             plan = suites.plan_suite(suite, list(envs), list(suites.DEFAULT_VARIANTS), suites.SEEDS[profile], profile,
                                     "/x")
             assert len(plan.runs) == 4 * 5 * suites.SEEDS[profile]
@@ -209,8 +211,26 @@ def test_gym_suites_budgets_and_costs():
             assert suites.suite_of(env) == suite
     # Freeway's 512 envs end their first episodes together after 2,501 steps each: the quick budget sees two rounds
     assert suites.SUITE_BUDGETS["minatar"]["quick"]["MinAtar/Freeway-v1"] > 2 * 2501 * 512
-    # MuJoCo's quick budget is the 1M steps of the CleanRL references, to the iteration
-    assert abs(suites.SUITE_BUDGETS["mujoco"]["quick"]["Hopper-v5"] - 1_000_000) < runner.BATCH
+    # MuJoCo's quick budget is the 1M steps of the CleanRL references (488 iterations of 2048)
+    assert suites.SUITE_BUDGETS["mujoco"]["quick"]["Hopper-v5"] == 1_000_000
+
+
+def test_mujoco_suite_runs_the_base_set_and_seeds_grids_run_the_same_commands():
+    """Every MuJoCo run of the study carries the base set (the same for the three scripts; GAE's rewards scaled by
+    its return), other suites carry none, and seeds.py's base-* grids are the very same commands, so a run made
+    by either counts for both."""
+    import seeds
+    plan = suites.plan_suite("mujoco", ["Hopper-v5"], list(suites.VARIANTS), 2, "quick", "/x")
+    base = list(suites.MUJOCO_BASE)
+    for run in plan.runs:
+        assert run.extra[:len(base)] == tuple(base), run.name()
+        assert ("--reward-scale" in run.extra) == (run.script == "ppo_gae")
+        assert run.extra[len(base):] == suites.suite_flags("mujoco", run.script)[len(base):] + suites.VARIANTS[run.key].flags
+    other = suites.plan_suite("minatar", ["MinAtar/Breakout-v1"], list(suites.VARIANTS), 1, "quick", "/x")
+    assert all(r.extra == suites.VARIANTS[r.key].flags for r in other.runs)
+    grid = seeds.grid_runs("base-hopper", 2, "/x")
+    assert {(r.script, r.seed, r.budget, r.extra) for r in grid} == {(r.script, r.seed, r.budget, r.extra)
+                                                                      for r in plan.runs}
 
 
 def test_procgen_suite_plans_budgets_and_references():
@@ -408,6 +428,23 @@ def test_report_on_fake_runs(tmp_path):  # needs the dev extra's rliable and mat
         size = os.path.getsize(tmp_path / "docs" / "results" / png)
         assert 0 < size <= 150_000, (png, size)
     assert not os.path.exists(tmp_path / "docs" / "results" / "mujoco_curves.png")
+
+
+def test_report_names_an_env_not_run_and_the_suites_base_set(tmp_path):
+    """A MuJoCo env with no finished run under the plan (Ant here) is named once and left out, so the aggregate
+    covers the envs that ran; the section gives the base set every run of the suite adds."""
+    scores = suites.all_env_scores()
+    out = tmp_path / "out"
+    plan = suites.plan_suite("mujoco", ["Hopper-v5", "Ant-v5"], ["ppo_gae", "ppo_reward_horizon"], 3, "quick", str(out))
+    for i, run in enumerate(r for r in plan.runs if r.env == "Hopper-v5"):
+        write_metrics(run.run_dir, list(np.linspace(20, 500 + 100 * i, 20)), batch=run.budget // 20)
+    text = open(study.report([plan], scores, "quick", str(out), str(tmp_path / "docs"), "x", reps=50,
+                             poi_reps=20)).read()
+    section = text.split("## MuJoCo")[1].split("## Reference scores")[0]
+    assert "Not run under this plan yet: Ant-v5." in section and "#### Ant-v5" not in section
+    assert "Incomplete" not in section and section.count("| 3 × 1 |") == 2
+    assert f"adds the mujoco base set to its variant's flags: `{' '.join(suites.MUJOCO_BASE)}`" in section
+    assert "ppo_gae.py also `--reward-scale return`" in section
 
 
 def test_report_with_no_finished_run_at_all(tmp_path):
