@@ -23,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report import plot_seed_curves, seed_table  # noqa: E402
-from suites import VARIANTS, suite_flags  # noqa: E402
+from suites import MUJOCO_BASE, VARIANTS, suite_flags  # noqa: E402
 from runner import (BATCH, ROOT, Parser, Run, UserError, add_run_flags, check_run_flags, command_line,  # noqa: E402
                     execute, fail, metrics_rows, read_metrics, read_summary, rel)
 
@@ -72,6 +72,9 @@ for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):
         name: (f"{VARIANTS[key].script}.py", [*suite_flags("mujoco", VARIANTS[key].script), *VARIANTS[key].flags])
         for name, key in (("gae", "ppo_gae"), ("reward horizon", "ppo_reward_horizon"), ("avg reward", "ppo_avg_reward"),
                           ("gae, lambda 1", "ppo_gae_lambda1"), ("reward horizon, bins + cut", "ppo_reward_horizon_bins"))
+    } | {  # the evidence for the γ-free scripts' scaling: the std of a 0.99-discounted return, as GAE's
+        f"{name}, return scaling": (script, [*MUJOCO_BASE, "--reward-scale", "return"])
+        for name, script in (("reward horizon", "ppo_reward_horizon.py"), ("avg reward", "ppo_avg_reward.py"))
     }, 2048)
 
 # Procgen, easy mode, unlimited levels: the three scripts at their defaults, early training (the standard budget

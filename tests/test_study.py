@@ -228,7 +228,7 @@ def test_mujoco_suite_runs_the_base_set_and_seeds_grids_run_the_same_commands():
         assert run.extra[len(base):] == suites.suite_flags("mujoco", run.script)[len(base):] + suites.VARIANTS[run.key].flags
     other = suites.plan_suite("minatar", ["MinAtar/Breakout-v1"], list(suites.VARIANTS), 1, "quick", "/x")
     assert all(r.extra == suites.VARIANTS[r.key].flags for r in other.runs)
-    grid = seeds.grid_runs("base-hopper", 2, "/x")
+    grid = [r for r in seeds.grid_runs("base-hopper", 2, "/x") if not r.variant.endswith("return scaling")]
     assert {(r.script, r.seed, r.budget, r.extra) for r in grid} == {(r.script, r.seed, r.budget, r.extra)
                                                                       for r in plan.runs}
 
