@@ -70,8 +70,9 @@ for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):  # 488 iterations o
 for _task in ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5"):
     GRIDS[f"base-{_task.split('-')[0].lower()}"] = (_task, 1_000_000, (250_000, 500_000, 488 * 2048), {
         name: (f"{VARIANTS[key].script}.py", [*suite_flags("mujoco", VARIANTS[key].script), *VARIANTS[key].flags])
-        for name, key in (("gae", "ppo_gae"), ("reward horizon", "ppo_reward_horizon"), ("avg reward", "ppo_avg_reward"),
-                          ("gae, lambda 1", "ppo_gae_lambda1"), ("reward horizon, bins + cut", "ppo_reward_horizon_bins"))
+        for name, key in (("gae", "ppo_gae"), ("reward horizon", "ppo_reward_horizon"),
+                          ("avg reward", "ppo_avg_reward"), ("gae, lambda 1", "ppo_gae_lambda1"),
+                          ("reward horizon, bins + cut", "ppo_reward_horizon_bins"))
     } | {  # the evidence for the γ-free scripts' scaling: the std of a 0.99-discounted return, as GAE's
         f"{name}, return scaling": (script, [*MUJOCO_BASE, "--reward-scale", "return"])
         for name, script in (("reward horizon", "ppo_reward_horizon.py"), ("avg reward", "ppo_avg_reward.py"))

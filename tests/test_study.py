@@ -189,9 +189,9 @@ def test_budgets_and_profiles():
 
 
 def test_gym_suites_budgets_and_costs():
-    """Every env of the MinAtar and MuJoCo suites has a budget in both profiles (MinAtar's in whole iterations), a measured
-    steps/s and a reference row; on 2 cores, 2 runs at a time, MinAtar's quick profile fits in 3 hours and its full
-    in 13; MuJoCo, whose base set updates 10 times more per step, in 12 and 60."""
+    """Every env of the MinAtar and MuJoCo suites has a budget in both profiles (MinAtar's in whole iterations), a
+    measured steps/s and a reference row; on 2 cores, 2 runs at a time, MinAtar's quick profile fits in 3 hours
+    and its full in 13; MuJoCo, whose base set updates 10 times more per step, in 12 and 60."""
     assert suites.SUITE_BUDGETS["fastenvs"] is suites.BUDGETS
     for suite, limits in (("minatar", (3, 13)), ("mujoco", (12, 60))):
         envs = suites.GYM_ENVS[suite]
@@ -225,7 +225,8 @@ def test_mujoco_suite_runs_the_base_set_and_seeds_grids_run_the_same_commands():
     for run in plan.runs:
         assert run.extra[:len(base)] == tuple(base), run.name()
         assert ("--reward-scale" in run.extra) == (run.script == "ppo_gae")
-        assert run.extra[len(base):] == suites.suite_flags("mujoco", run.script)[len(base):] + suites.VARIANTS[run.key].flags
+        own = suites.suite_flags("mujoco", run.script)[len(base):]
+        assert run.extra[len(base):] == own + suites.VARIANTS[run.key].flags
     other = suites.plan_suite("minatar", ["MinAtar/Breakout-v1"], list(suites.VARIANTS), 1, "quick", "/x")
     assert all(r.extra == suites.VARIANTS[r.key].flags for r in other.runs)
     grid = [r for r in seeds.grid_runs("base-hopper", 2, "/x") if not r.variant.endswith("return scaling")]
