@@ -191,7 +191,8 @@ def test_budgets_and_profiles():
 def test_gym_suites_budgets_and_costs():
     """Every env of the MinAtar and MuJoCo suites has a budget in both profiles (MinAtar's in whole iterations), a
     measured steps/s and a reference row; on 2 cores, 2 runs at a time, MinAtar's quick profile fits in 3 hours
-    and its full in 13; MuJoCo, whose base set updates 10 times more per step, in 12 and 60."""
+    and its full in 13; MuJoCo, whose base set takes about 160 times as many (smaller) gradient steps per env step,
+    in 12 and 60."""
     assert suites.SUITE_BUDGETS["fastenvs"] is suites.BUDGETS
     for suite, limits in (("minatar", (3, 13)), ("mujoco", (12, 60))):
         envs = suites.GYM_ENVS[suite]
