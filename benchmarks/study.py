@@ -59,6 +59,23 @@ def variant_cell(key: str) -> str:
     return f"{LABELS.get(key, key)} (`{command}`)"
 
 
+def which_runs(named: list, finished: list) -> str:
+    """The runs in `named`, per env: "every run" where they are all of that env's finished runs, else each
+    variant's seeds."""
+    parts = []
+    for env in dict.fromkeys(r.env for r in named):
+        mine = [r for r in named if r.env == env]
+        if len(mine) == sum(r.env == env for r in finished):
+            parts.append(f"{env}: every run")
+            continue
+        per = {}
+        for r in sorted(mine, key=lambda r: r.seed):
+            per.setdefault(r.key, []).append(str(r.seed))
+        parts.append(f"{env}: " + ", ".join(f"{LABELS.get(k, k)} seed{'s' * (len(s) > 1)} {' '.join(s)}"
+                                            for k, s in per.items()))
+    return "; ".join(parts)
+
+
 def suite_section(plan: SuitePlan, env_scores: dict, profile: str, plots_dir: str, reps: int, poi_reps: int,
                   report_cmd: str) -> list[str]:
     """The report's section of one suite: aggregates, probabilities of improvement, per-env tables, plots."""
@@ -178,10 +195,10 @@ def suite_section(plan: SuitePlan, env_scores: dict, profile: str, plots_dir: st
                          f"{fmt_ms(*mean_std([x.auc for x in s]), 3)} | {rate} |")
         lines.append("")
     for source in ("evaluation", "none", "rolling"):  # which runs were not scored by their final window's episodes
-        named = [r.name() for r, v in scores.items() if v.source == source]
+        named = [r for r, v in scores.items() if v.source == source]
         if named:
-            lines += [f"Final score from {SOURCES[source]}: {len(named)} run{'s' * (len(named) > 1)}"
-                      + (f" ({', '.join(named)})" if len(named) <= 12 else "") + ".", ""]
+            lines += [f"Final score from {SOURCES[source]}: {len(named)} run{'s' * (len(named) > 1)} "
+                      f"({which_runs(named, list(scores))}).", ""]
     plot_curves(scores, envs, variants, os.path.join(plots_dir, f"{prefix}curves.png"), raw_envs)
     lines += ["Learning curves: mean normalized score over seeds (the band: ± one standard deviation)"
               + ("; raw score where the env has no reference score" if raw_envs else "") + ".", "",

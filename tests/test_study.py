@@ -704,3 +704,16 @@ def test_report_has_the_seeds_section_from_the_summary_alone(tmp_path):
     assert "| gae, lambda 1 |" not in text and "* gae, lambda 1:" not in text  # a variant never run is not listed
     assert "* avg reward: `ppo_avg_reward.py --env breakout`" in text
     assert study.seeds_section(str(tmp_path / "elsewhere")) == []  # no summary, no section
+
+
+def test_report_names_every_run_scored_other_than_by_its_window():
+    """The report says which runs were scored by playing the final policy (or by a rolling mean), by env and
+    variant, however many there are: every run of an env, or each variant's seeds."""
+    def run(script, env, seed):
+        return runner.Run(script, env, seed, 1000, f"/x/{script}/{env}/seed{seed}")
+    finished = [run(s, e, k) for s in ("ppo_gae", "ppo_reward_horizon") for e in ("HalfCheetah-v5", "Hopper-v5")
+                for k in (1, 2, 3)]
+    named = [r for r in finished if r.env == "HalfCheetah-v5"] + [run("ppo_gae", "Hopper-v5", 2)]
+    text = study.which_runs(named, finished)
+    assert text == "HalfCheetah-v5: every run; Hopper-v5: GAE seed 2"
+    assert study.which_runs(named[:2], finished) == "HalfCheetah-v5: GAE seeds 1 2"
