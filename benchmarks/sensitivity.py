@@ -437,6 +437,11 @@ def plot_gain(results: dict, envs: list[str], reps: int, path: str):
     plt.close(fig)
 
 
+def num(x: float, sign: str = "") -> str:
+    """x to 3 decimals, a difference that rounds to zero shown as 0.000 rather than -0.000."""
+    return f"{round(float(x), 3) + 0.0:{sign}.3f}"
+
+
 def stated_cost(runs, settings, envs, seeds, parallel) -> str:
     steps, seconds = runner.estimate(runs, parallel)
     return (f"{len(runs)} runs ({' + '.join(str(len(v)) for v in settings.values())} settings x {len(envs)} envs x "
@@ -464,7 +469,7 @@ def write_report(runs, settings, envs, seeds, env_scores, args, out, command, re
                   f"made on seeds 1..{seeds}).", "",
                   "| estimator | " + " | ".join(NUMBERS) + " | the single setting picked | envs |", "|---|" + "---|" * 7]
         for s, r in results.items():
-            cells_ = " | ".join(f"**{p:.3f}** [{lo:.3f}, {hi:.3f}]" for p, lo, hi in r["numbers"].values())
+            cells_ = " | ".join(f"**{num(p)}** [{num(lo)}, {num(hi)}]" for p, lo, hi in r["numbers"].values())
             lines.append(f"| {LABELS[s]} | {cells_} | {describe(r['single'])} | {len(r['envs'])} |")
         lines += ["", "### Per env", "", f"Mean normalized final score over seeds {seeds + 1}..{2 * seeds}, with each "
                   "env's own pick; tuning gain with a 95% bootstrap CI over the scoring seeds (paired).", "",
@@ -474,8 +479,9 @@ def write_report(runs, settings, envs, seeds, env_scores, args, out, command, re
             gains = gain_per_env(r, reps)
             for e, x in zip(r["envs"], r["stack"]):
                 m = x.mean(0)
-                lines.append(f"| {LABELS[s]} | {e} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} ({describe(r['per_env'][e])}) "
-                             f"| {gains[e][0]:+.3f} [{gains[e][1]:+.3f}, {gains[e][2]:+.3f}] |")
+                g = [num(x, "+") for x in gains[e]]
+                lines.append(f"| {LABELS[s]} | {e} | {num(m[0])} | {num(m[1])} | {num(m[2])} ({describe(r['per_env'][e])}) "
+                             f"| {g[0]} [{g[1]}, {g[2]}] |")
         os.makedirs(plots_dir, exist_ok=True)
         lines += ["", f"Heatmaps: each setting's mean over seeds {seeds + 1}..{2 * seeds}; red box the default, dashed "
                   "box the best single setting, white dot the env's own pick.", ""]

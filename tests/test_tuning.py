@@ -118,3 +118,8 @@ def test_picks_on_the_selection_seeds_and_reports_the_scoring_seeds(tmp_path):
     assert "| GAE | delay16 | 0.500 | 0.300 | 0.500 (γ 0.99, λ 0.95) | +0.000 [" in text
     for png in ("tuning_ppo_gae.png", "tuning_gain.png"):
         assert 0 < os.path.getsize(docs / "sensitivity" / png) <= 150_000, png
+
+
+def test_numbers_that_round_to_zero_print_without_a_sign():
+    assert [sensitivity.num(x) for x in (-1e-5, 0.0, 0.12349, -0.5)] == ["0.000", "0.000", "0.123", "-0.500"]
+    assert [sensitivity.num(x, "+") for x in (-1e-5, 0.0004, 0.1, -0.1)] == ["+0.000", "+0.000", "+0.100", "-0.100"]
