@@ -204,7 +204,7 @@ def suite_ci(stack: np.ndarray, stat, reps: int, seed: int = 0) -> tuple[float, 
 
 
 def numbers_of(stat) -> dict:
-    """The five numbers as `stat` over an (envs x scoring seeds x [default, best single setting, per-env best]) array."""
+    """The five numbers as `stat` of an (envs x scoring seeds x [default, best single, per-env best]) array."""
     return {"default": lambda x: stat(x[..., 0].ravel()),
             "best single setting": lambda x: stat(x[..., 1].ravel()),
             "per-env best": lambda x: stat(x[..., 2].ravel()),
@@ -472,9 +472,9 @@ def write_report(runs, settings, envs, seeds, env_scores, args, out, command, re
             lines += [f"**Incomplete:** {len(c)} of {len(runs)} runs finished; an estimator's numbers use the envs "
                       "where all its runs are.", ""]
         for kind, stats in NUMBERS.items():
-            lines += [f"{kind[0].upper()}{kind[1:]} of the normalized final score over envs × seeds {seeds + 1}..{2 * seeds} (95% CI; the "
-                      f"picks made on seeds 1..{seeds}).", "", "| estimator | " + " | ".join(stats)
-                      + " | the single setting picked | envs |", "|---|" + "---|" * 7]
+            lines += [f"{kind[0].upper()}{kind[1:]} of the normalized final score over envs × seeds "
+                      f"{seeds + 1}..{2 * seeds} (95% CI; the picks made on seeds 1..{seeds}).", "",
+                      "| estimator | " + " | ".join(stats) + " | the single setting picked | envs |", "|---|" + "---|" * 7]
             for s, r in results.items():
                 row = " | ".join(f"**{num(p)}** [{num(lo)}, {num(hi)}]" for p, lo, hi in r["numbers"][kind].values())
                 lines.append(f"| {LABELS[s]} | {row} | {describe(r['single'])} | {len(r['envs'])} |")
