@@ -17,17 +17,16 @@ hyperparameter stays at the default):
                          --reset-cost 0), reset at a cost (--terminal-mode reset --reset-cost 1)}     6 points
 Envs: every env of the study's fastenvs suite at the profile's budgets (suites.BUDGETS), with delay as
 three envs, L = 16, 50, 200 (`--env-kwargs delay=L`; delay's budget, random and maximum score).
-Seeds 1..3 select and 4..6 score (`--seeds N`: 1..N and N+1..2N). Per estimator, as the IQM of the
-normalized final score (fresh episodes, report.score_run) over envs x scoring seeds: the default; the
-best single setting (best IQM over envs x selection seeds); the per-env best (each env's best mean
-on the selection seeds); tuning gain = per-env best - default; one-set cost = per-env best - best
-single setting. 95% CIs: bootstrap over the envs and, within each, the scoring seeds. Runs go to
-`<out>/<script>/<env>/<setting>/seed<k>/` (default out: runs/tuning/<profile>); the report is the
-results section of docs/sensitivity.md (TUNING_BEGIN to TUNING_END) and docs/sensitivity/tuning_*.png.
+Seeds 1..3 select and 4..6 score (`--seeds N`: 1..N and N+1..2N). Per estimator, as the IQM and the mean
+of the normalized final score (fresh episodes, report.score_run) over envs x scoring seeds, on the envs
+where every estimator's runs are finished: the default; the best single setting (best mean over envs x
+selection seeds); the per-env best (each env's best mean on the selection seeds); tuning gain = per-env
+best - default; one-set cost = per-env best - best single setting. 95% CIs: bootstrap over the envs and,
+within each, the scoring seeds. Runs go to `<out>/<script>/<env>/<setting>/seed<k>/` (default out:
+runs/tuning/<profile>); the report is docs/sensitivity.md's results section and docs/sensitivity/tuning_*.png.
 
-`--grid long` asks whether long windows cure the reward horizon's blindness past H. Envs
-squared and delay with L in {16, 50, 200} (`--env-kwargs delay=L`; on request: breakout, and delay200long,
-L = 200 with 4x the steps), 3 seeds,
+`--grid long` asks whether long windows cure the reward horizon's blindness past H. Envs squared and
+delay with L in {16, 50, 200} (on request: breakout, and delay200long, L = 200 with 4x the steps), 3 seeds,
 budgets in LONG_ENVS; reward horizon with fixed H in {8, 32, 64, 256}, geometric bins with H in
 {64, 256, 1024, 4096}, the adaptive cut on geometric H 1024 with c in {0.5, 1, 2}; GAE with gamma in
 {0.9, 0.99, 0.999} (lambda 0.95) on the delays. A window shorter than L cannot see delay's reward,
@@ -185,6 +184,11 @@ def cells(runs: list[Run], env_scores: dict) -> dict[tuple, float]:
 def complete_envs(c: dict, script: str, settings: list[Setting], envs: list[str], seeds: int) -> list[str]:
     """The envs on which every setting has a score for every seed 1..2 seeds."""
     return [e for e in envs if all((script, st.label, e, k) in c for st in settings for k in range(1, 2 * seeds + 1))]
+
+
+def compared_envs(c: dict, settings: dict[str, list[Setting]], envs: list[str], seeds: int) -> list[str]:
+    """The envs where every estimator has all its runs scored: the estimators are compared on one suite."""
+    return [e for e in envs if all(e in complete_envs(c, s, settings[s], [e], seeds) for s in settings)]
 
 
 def pick(settings: list[Setting], script: str, score) -> Setting:
@@ -460,17 +464,20 @@ def write_report(runs, settings, envs, seeds, env_scores, args, out, command, re
     the path. The rest of the page (the design, the --grid long section) is kept."""
     report.require_report_packages()
     c = cells(runs, env_scores)
-    results = {s: r for s in settings for r in [tuning(c, s, settings[s], envs, seeds, reps)] if r}
+    shared = compared_envs(c, settings, envs, seeds)
+    results = {s: r for s in settings for r in [tuning(c, s, settings[s], shared, seeds, reps)] if r}
     plots_dir = os.path.join(args.report_dir, "sensitivity")
     lines = [TUNING_BEGIN, "## Results", "", f"Planned ({args.profile} profile; `python benchmarks/sensitivity.py "
              f"--dry-run` prints it): {stated_cost(runs, settings, envs, seeds, args.parallel)}.", ""]
     if not results:
-        lines += [f"**Not run yet: no numbers.** {len(c)} of {len(runs)} runs are finished, and no estimator has "
-                  "every run of an env.", ""]
+        lines += [f"**Not run yet: no numbers.** {len(c)} of {len(runs)} runs are finished, and no env has every "
+                  "run of every estimator.", ""]
     else:
         if len(c) < len(runs):
-            lines += [f"**Incomplete:** {len(c)} of {len(runs)} runs finished; an estimator's numbers use the envs "
-                      "where all its runs are.", ""]
+            left = [e for e in envs if e not in shared]
+            lines += [f"**Incomplete:** {len(c)} of {len(runs)} runs finished; the numbers use the envs where every "
+                      f"estimator's runs are all finished, so the estimators are compared on one suite"
+                      f"{'; left out until then: ' + ', '.join(left) if left else ''}.", ""]
         for kind, stats in NUMBERS.items():
             lines += [f"{kind[0].upper()}{kind[1:]} of the normalized final score over envs × seeds "
                       f"{seeds + 1}..{2 * seeds} (95% CI; the picks made on seeds 1..{seeds}).", "",
@@ -496,7 +503,7 @@ def write_report(runs, settings, envs, seeds, env_scores, args, out, command, re
         for s, r in results.items():
             plot_heatmaps(c, s, settings[s], r["envs"], r, seeds, os.path.join(plots_dir, f"tuning_{s}.png"))
             lines += [f"![{LABELS[s]}: every setting on every env](sensitivity/tuning_{s}.png)", ""]
-        plot_gain(results, envs, reps, os.path.join(plots_dir, "tuning_gain.png"))
+        plot_gain(results, shared, reps, os.path.join(plots_dir, "tuning_gain.png"))
         lines += ["![tuning gain per env against its reward delay](sensitivity/tuning_gain.png)", ""]
     invocations = [i for i in runner.read_invocations(out) if i.get("runs_executed")]
     if invocations:
@@ -591,7 +598,6 @@ def main_long(args, command):
     print(f"report: {runner.rel(long_report(runs, where, envs, env_scores, args, out, command))}")
     if failed:
         sys.exit(1)
-
 
 
 if __name__ == "__main__":

@@ -119,6 +119,28 @@ def test_picks_on_the_selection_seeds_and_reports_the_scoring_seeds(tmp_path):
     assert "| GAE | delay16 | 0.500 | 0.300 | 0.500 (γ 0.99, λ 0.95) | +0.000 [" in text
     for png in ("tuning_ppo_gae.png", "tuning_gain.png"):
         assert 0 < os.path.getsize(docs / "sensitivity" / png) <= 150_000, png
+    # a run missing on delay16: the report names the env it leaves out and counts the other
+    fake_summary(str(tmp_path / "part.json"), [r for r in runs if r.summary_key != f"{GAE}/delay16/{B}/seed5"])
+    fresh = [str(tmp_path / "out2") if a == str(tmp_path / "out") else a for a in argv]  # no run dirs restored yet
+    sensitivity.main(fresh + ["--summary", str(tmp_path / "part.json")])
+    text = page.read_text()
+    assert "107 of 108 runs finished" in text and "left out until then: delay16." in text
+    row = next(line for line in text.splitlines() if line.startswith("| GAE | **"))
+    assert "| GAE | delay16 |" not in text and row.endswith("| γ 0.999, λ 0.95 | 1 |")
+    assert row.startswith("| GAE | **0.500** [") and "**0.600** [" in row and "**0.100** [" in row  # bandit alone
+
+
+def test_the_estimators_are_compared_on_the_envs_all_of_them_have_finished():
+    """GAE has finished bandit and delay16, average reward only bandit: every estimator's numbers use bandit alone, so
+    an estimator that has run an extra env (here a hard one) is not compared on a different suite."""
+    envs = ["bandit", "delay16"]
+    settings = {s: sensitivity.grid(s) for s in (GAE, "ppo_avg_reward")}
+    cells = {(s, st.label, e, k): (0.2 if e == "delay16" else 0.9) for s in settings for st in settings[s]
+             for e in envs for k in range(1, 7)}
+    del cells[("ppo_avg_reward", settings["ppo_avg_reward"][0].label, "delay16", 6)]
+    assert sensitivity.compared_envs(cells, settings, envs, 3) == ["bandit"]
+    assert sensitivity.compared_envs(cells, {GAE: settings[GAE]}, envs, 3) == envs
+    assert sensitivity.complete_envs(cells, GAE, settings[GAE], envs, 3) == envs
 
 
 def test_the_best_single_setting_counts_the_one_hard_env():
