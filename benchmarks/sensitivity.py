@@ -30,9 +30,8 @@ delay with L in {16, 50, 200} (on request: breakout, and delay200long, L = 200 w
 budgets in LONG_ENVS; reward horizon with fixed H in {8, 32, 64, 256}, geometric bins with H in
 {64, 256, 1024, 4096}, the adaptive cut on geometric H 1024 with c in {0.5, 1, 2}; GAE with gamma in
 {0.9, 0.99, 0.999} (lambda 0.95) on the delays. A window shorter than L cannot see delay's reward,
-so those points are not run ("blind" in the table). Runs go to runs/sensitivity/long/<script>/<env>/
-<setting>/seed<k>/; the report is the section between LONG_BEGIN and LONG_END of docs/sensitivity.md,
-which the tuning study's report keeps.
+so those points are not run ("blind" in the table). Runs go to runs/sensitivity/long/<script>/<env>/<setting>/
+seed<k>/; the report is docs/sensitivity.md's section from LONG_BEGIN to LONG_END, which the tuning report keeps.
 """
 
 from __future__ import annotations
@@ -78,10 +77,7 @@ class Setting:
     col: str = ""
 
     def flags(self) -> tuple:
-        out = []
-        for name, value in self.values:
-            out += [f"--{name.replace('_', '-')}", str(value)]
-        return tuple(out)
+        return tuple(x for name, value in self.values for x in (f"--{name.replace('_', '-')}", str(value)))
 
     def get(self, name):
         return dict(self.values)[name]
