@@ -5,9 +5,9 @@ A run is one call of a script's own command line (`Run`): `--env`, `--seed`, `--
 declares its runs and calls `execute`, which restores finished runs from a `--summary` file, prints
 the plan and its cost, runs what is not finished with the engine of benchmarks/jobs.py (a local
 process pool, or submitit), writes each finished run back into the summary at once, and records the
-invocation in <out>/study.json. Interrupt it and run the same command again to go on. A summary
-keeps what a report needs of every finished run, small enough to commit: a fresh checkout rebuilds
-the run directories from it.
+invocation in <out>/study.json. Interrupt it (Ctrl-C, or `kill` its pid) and run the same command
+again to go on. A summary keeps what a report needs of every finished run, small enough to commit: a
+fresh checkout rebuilds the run directories from it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import shlex
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -226,10 +227,11 @@ def write_metrics(run_dir: str, rows: list[dict]):
 def write_summary(path: str, data: dict):
     """The summary file, one line per run, so that a diff shows which runs changed."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
+    with open(path + ".tmp", "w") as f:  # then renamed: a sitting stopped mid-write leaves the old file whole
         f.write('{"invocations": ' + json.dumps(data["invocations"]) + ',\n "runs": {\n')
         f.write(",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(data["runs"].items())))
         f.write("\n }\n}\n")
+    os.replace(path + ".tmp", path)
 
 
 def restore_from_summary(path: str, runs: list[Run], out: str) -> int:
@@ -317,6 +319,10 @@ def command_line(script: str, argv) -> str:
     return f"python benchmarks/{script}" + "".join(f" {shlex.quote(a)}" for a in (sys.argv[1:] if argv is None else argv))
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def execute(runs: list[Run], args, out: str, command: str, reported: list[Run] | None = None, group=None) -> int:
     """Restore from `args.summary`, then a dry run, or run what is not finished with `args.engine`, saving each
     finished run into the summary at once; return the number of failed runs. `reported`: the runs the summary
@@ -335,20 +341,30 @@ def execute(runs: list[Run], args, out: str, command: str, reported: list[Run] |
         engine = getattr(args, "engine", "local")
         todo = sorted(todo, key=lambda r: -r.budget)  # longest first, so that the workers finish together
         started = time.time()
-        keep = (lambda run: save_summary(summary, reported, out)) if summary else None
+        finished = []
+
+        def keep(run):
+            finished.append(run)
+            if summary:
+                save_summary(summary, reported, out)
 
         def record(**extra):
             record_invocation(out, {"command": command, "started": datetime.datetime.fromtimestamp(started).isoformat(
-                timespec="seconds"), "wall_s": round(time.time() - started, 1), "runs_executed": len(todo),
-                "engine": engine, **extra})
+                timespec="seconds"), "wall_s": round(time.time() - started, 1), "engine": engine, **extra})
 
+        # `kill <pid>` stops a sitting as Ctrl-C does: the runs under way end and the sitting is recorded
+        previous = signal.signal(signal.SIGTERM, interrupt)
         try:
             failed = (run_submitit(todo, args, out, keep) if engine == "submitit" else run_all(todo, args.parallel, keep))
         except KeyboardInterrupt:
             print("interrupted: run the same command again to go on (finished runs are kept)", file=sys.stderr)
-            record(interrupted=True)
+            record(runs_executed=len(finished), interrupted=True)
+            if summary:
+                save_summary(summary, reported, out)
             sys.exit(130)
-        record(failed=len(failed))
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        record(runs_executed=len(todo), failed=len(failed))
         print(f"{len(todo) - len(failed)} runs finished, {len(failed)} failed, in {fmt_duration(time.time() - started)}")
     if summary:
         print(f"summary: {save_summary(summary, reported, out)} finished runs in {rel(summary)}")

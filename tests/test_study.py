@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -173,6 +174,50 @@ def test_a_failed_run_is_reported_and_not_marked(tmp_path, monkeypatch):
     monkeypatch.setattr(runner.Run, "command", lambda self: [sys.executable, "-c", "import sys; sys.exit(3)"])
     assert runner.run_all([run], parallel=1) == [run]
     assert not runner.is_complete(run)
+
+
+def test_a_killed_sitting_stops_its_runs_and_records_what_it_finished(tmp_path):
+    # a sitting of two runs, one that finishes and one that hangs, in its own process; `kill` (SIGTERM) must
+    # stop it as Ctrl-C does: exit 130, the hanging run terminated, the sitting recorded with the one run it
+    # finished, in out/study.json and in the summary
+    fake = tmp_path / "fake.py"  # a run: logs its pid, then hangs or writes its whole budget's metrics
+    fake.write_text("""import json, os, sys, time
+d = sys.argv[sys.argv.index("--run-dir") + 1]
+os.makedirs(d, exist_ok=True)
+open(os.path.join(d, "pid"), "w").write(str(os.getpid()))
+if d.endswith("hangs"):
+    time.sleep(120)
+with open(os.path.join(d, "metrics.jsonl"), "w") as f:
+    for i in range(1, 11):
+        row = {"iteration": i, "global_step": 100 * i, "time": i, "sps": 1.0, "episode_score": 1.0}
+        f.write(json.dumps(row) + "\\n")
+""")
+    child = f"""import argparse, sys
+sys.path.insert(0, {os.path.join(ROOT, "benchmarks")!r})
+import runner
+runner.Run.command = lambda self: [sys.executable, {str(fake)!r}, *self.args()]
+runs = [runner.Run("ppo_gae", "cartpole", seed, 1000, {str(tmp_path)!r} + name)
+        for seed, name in ((1, "/finishes"), (2, "/hangs"))]
+args = argparse.Namespace(summary={str(tmp_path / "summary.json")!r}, dry_run=False, report_only=False, parallel=2,
+                          engine="local")
+runner.execute(runs, args, {str(tmp_path / "out")!r}, "python benchmarks/x.py")
+"""
+    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hangs_pid = tmp_path / "hangs" / "pid"
+    for _ in range(600):  # until the hanging run has started and the other one is in the summary
+        if hangs_pid.exists() and (tmp_path / "summary.json").exists():
+            break
+        time.sleep(0.1)
+    proc.terminate()  # SIGTERM, what `kill <pid>` sends
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(hangs_pid.read_text()), 0)
+    sitting, = runner.read_invocations(str(tmp_path / "out"))
+    assert sitting["interrupted"] and sitting["runs_executed"] == 1 and sitting["command"] == "python benchmarks/x.py"
+    with open(tmp_path / "summary.json") as f:
+        summary = json.load(f)
+    assert summary["invocations"] == [sitting] and len(summary["runs"]) == 1
 
 
 def test_budgets_and_profiles():
